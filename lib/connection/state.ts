@@ -1,0 +1,44 @@
+import type { Scope } from "../types/asgi";
+
+/**
+ * Per-connection state that must outlive any one `ASGIConnection` object: middleware and
+ * handlers each build their own connection around the same scope, so the state lives on the
+ * scope itself, under a symbol. A shallow copy of the scope (`{ ...scope }`) shares it.
+ */
+export interface ConnectionState {
+  /** Parsed `cookie` header, cached on first read. */
+  cookies?: Readonly<Record<string, string>>;
+  /** Id of the server-side session, or null when there is none. */
+  sessionId: string | null;
+  /**
+   * Serialized session as loaded, so the backend can tell whether the app changed it; null
+   * when the request carried no session.
+   */
+  loadedSession: Buffer | null;
+  /** Set by `regenerateSession()`: the next write must move the data to a fresh id. */
+  regenerateSession: boolean;
+  /** Set by the backend when the stored session must be written even if unchanged. */
+  forceSessionWrite: boolean;
+}
+
+const CONNECTION_STATE = Symbol.for("uws-asgi-sessions.connection-state");
+
+type ScopeWithState = Scope & { [CONNECTION_STATE]?: ConnectionState };
+
+/** Returns the connection state stored on `scope`, creating it on first use. */
+export function getConnectionState(scope: Scope): ConnectionState {
+  const holder = scope as ScopeWithState;
+  let state = holder[CONNECTION_STATE];
+
+  if (state === undefined) {
+    state = {
+      sessionId: null,
+      loadedSession: null,
+      regenerateSession: false,
+      forceSessionWrite: false,
+    };
+    holder[CONNECTION_STATE] = state;
+  }
+
+  return state;
+}
