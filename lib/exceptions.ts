@@ -125,3 +125,12 @@ export class StoreError extends ASGIException {
 export class SessionTooLargeError extends ASGIException {
   override readonly code = "ERR_SESSION_TOO_LARGE";
 }
+
+/**
+ * The app failed the ASGI lifespan protocol: it sent `lifespan.startup.failed` or
+ * `lifespan.shutdown.failed`, or, with `lifespan: "on"`, raised or returned before completing
+ * startup. `serve()` and `TestClient.start()` reject with it.
+ */
+export class LifespanError extends ASGIException {
+  override readonly code = "ERR_LIFESPAN";
+}

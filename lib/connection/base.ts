@@ -11,8 +11,19 @@ import type {
 } from "../types/asgi";
 import { getConnectionState } from "./state";
 
-/** Session data as the app sees it: a JSON-like object. */
+/** Session data in the form handlers read and write it: a JSON-like object. */
 export type SessionData = Record<string, unknown>;
+
+/**
+ * RFC 3986 section 3.2.2 host (a registered name or a bracketed IP literal) with an optional
+ * port. Anything else, such as "@" or "/", would let the header rewrite the URL.
+ */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{1,5})?$/;
+
+/** Percent-encodes a decoded path, including "?" and "#", which would end the path. */
+function encodePath(path: string): string {
+  return encodeURI(path).replace(/[?#]/g, (char) => (char === "?" ? "%3F" : "%23"));
+}
 
 const emptyReceive: Receive = () => Promise.reject(new ClientDisconnectedError("no receive"));
 const emptySend: Send = (_message: SendMessage) =>
@@ -54,23 +65,45 @@ export class ASGIConnection<S extends ConnectionScope = ConnectionScope> {
     return state.cookies;
   }
 
-  /** The full request URL, built from the scheme, the `host` header, root path, path and query. */
+  /**
+   * The full request URL, built from the scheme, the `host` header (or the server address),
+   * root path, path and query. The path is taken from `raw_path` when the server set it, so
+   * percent escapes stay as the client sent them.
+   */
   get url(): URL {
     if (this.parsedUrl !== undefined) return this.parsedUrl;
 
-    const { scheme, server, root_path, path, query_string } = this.scope;
-    const host = this.headers.get("host") ?? (server ? `${server[0]}:${server[1]}` : "localhost");
-    const query = query_string === "" ? "" : `?${latin1ToUtf8(query_string)}`;
-    const fullPath = `${root_path}${path}`;
-
-    try {
-      this.parsedUrl = new URL(`${scheme}://${host}${encodeURI(fullPath)}${query}`);
-    } catch {
-      // A malformed Host header must not make the URL unreadable.
-      this.parsedUrl = new URL(`${scheme}://localhost${encodeURI(fullPath)}${query}`);
-    }
+    const { scheme, query_string } = this.scope;
+    const query = query_string === "" ? "" : `?${latin1ToUtf8(query_string).replace(/#/g, "%23")}`;
+    this.parsedUrl = new URL(`${scheme}://${this.authority()}${this.encodedPath()}${query}`);
 
     return this.parsedUrl;
+  }
+
+  /** Returns a valid `host` header, else the server address, else `localhost`. */
+  private authority(): string {
+    const host = this.headers.get("host");
+    if (host !== undefined && VALID_HOST.test(host)) return host;
+
+    const server = this.scope.server;
+    if (server === null) return "localhost";
+
+    const address = server[0].includes(":") ? `[${server[0]}]` : server[0];
+    return server[1] === null ? address : `${address}:${server[1]}`;
+  }
+
+  /**
+   * Returns the root path and path, percent-encoded. ASGI leaves open whether `path` already starts
+   * with `root_path` (asgiref's spec derives PATH_INFO by stripping it), so both are accepted.
+   */
+  private encodedPath(): string {
+    const { root_path: rootPath, path, raw_path: rawPath } = this.scope;
+    // `new URL` percent-encodes what remains of non-ASCII text in the raw path.
+    const encoded = rawPath ? latin1ToUtf8(rawPath) : encodePath(path);
+    const fullPath =
+      rootPath && !path.startsWith(rootPath) ? encodePath(rootPath) + encoded : encoded;
+
+    return fullPath.startsWith("/") ? fullPath : `/${fullPath}`;
   }
 
   /** Query parameters, with percent escapes decoded as UTF-8 and duplicates kept. */
@@ -137,7 +170,7 @@ export class ASGIConnection<S extends ConnectionScope = ConnectionScope> {
     getConnectionState(this.scope).regenerateSession = true;
   }
 
-  /** The server-side session id, or null when there is none or the backend is client-side. */
+  /** Returns the server-side session id, or null for no session or a client-side backend. */
   getSessionId(): string | null {
     return getConnectionState(this.scope).sessionId;
   }

@@ -8,6 +8,13 @@ import type { Scope } from "../types/asgi";
 export interface ConnectionState {
   /** Parsed `cookie` header, cached on first read. */
   cookies?: Readonly<Record<string, string>>;
+  /**
+   * The request body read in full by `Request.body()`, so that middleware and the handler can
+   * each read it. A body read with `Request.stream()` is not kept.
+   */
+  body?: Promise<Buffer>;
+  /** Set once the body has been taken from `receive`, by `body()` or by `stream()`. */
+  bodyConsumed?: boolean;
   /** Id of the server-side session, or null when there is none. */
   sessionId: string | null;
   /**

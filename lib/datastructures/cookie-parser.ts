@@ -5,8 +5,8 @@ import { parse } from "cookie";
  * browsers send it. Never throws:
  * - several `cookie` header fields are joined with "; " (HTTP/2 splits them);
  * - a pair without "=" or with an empty name is skipped without hiding its neighbours;
- * - surrounding double quotes are removed (Python's `SimpleCookie`, and so Litestar, quotes
- *   values containing "/", "+" or "=");
+ * - surrounding double quotes are removed, and backslash escapes inside them decoded (Python's
+ *   `SimpleCookie`, and so Litestar, quotes values containing "/", "=" or ",");
  * - percent escapes are decoded as UTF-8; a bad escape keeps the raw value;
  * - "+" stays "+", because cookies are not form-encoded;
  * - for a duplicated name the first occurrence wins, because browsers send the cookie with
@@ -24,23 +24,39 @@ export function parseCookieHeader(header: string | readonly string[]): Record<st
     const value = parsed[name];
     if (name === "" || value === undefined) continue;
 
+    if (name === "__proto__") {
+      // A plain assignment would call the prototype setter and lose the cookie.
+      Object.defineProperty(cookies, name, { value, enumerable: true, writable: true });
+      continue;
+    }
+
     cookies[name] = value;
   }
 
   return cookies;
 }
 
-function decodeCookieValue(raw: string): string {
-  const unquoted =
-    raw.length >= 2 && raw.charCodeAt(0) === 0x22 && raw.charCodeAt(raw.length - 1) === 0x22
-      ? raw.slice(1, -1)
-      : raw;
+/**
+ * Python's `SimpleCookie` (and so Litestar) writes `"`, `\`, `,`, `;`, controls and non-ASCII
+ * characters inside a quoted value as `\"`, `\\` or a three-digit octal code point.
+ */
+const BACKSLASH_ESCAPE = /\\(?:([0-3][0-7]{2})|(.))/g;
 
-  if (!unquoted.includes("%")) return unquoted;
+function decodeCookieValue(raw: string): string {
+  const quoted =
+    raw.length >= 2 && raw.charCodeAt(0) === 0x22 && raw.charCodeAt(raw.length - 1) === 0x22;
+  let value = quoted ? raw.slice(1, -1) : raw;
+
+  if (quoted && value.includes("\\")) value = value.replace(BACKSLASH_ESCAPE, unescapeChar);
+  if (!value.includes("%")) return value;
 
   try {
-    return decodeURIComponent(unquoted);
+    return decodeURIComponent(value);
   } catch {
-    return unquoted;
+    return value;
   }
+}
+
+function unescapeChar(_match: string, octal: string | undefined, char: string | undefined): string {
+  return octal !== undefined ? String.fromCharCode(parseInt(octal, 8)) : (char as string);
 }

@@ -5,8 +5,16 @@ import { buildExcludePathPattern, shouldBypassMiddleware, type BypassRules } fro
 const ALL_SCOPES: readonly ScopeType[] = ["http", "websocket", "lifespan"];
 const CONNECTION_SCOPES: readonly ScopeType[] = ["http", "websocket"];
 
-/** Anything `App` and `wrapMiddleware` accept as middleware. */
-export type Middleware = ASGIMiddleware | DefineMiddleware | ((app: ASGIApp) => ASGIApp);
+/** A middleware object that wraps the next app, such as `ASGIMiddleware` or `DefineMiddleware`. */
+export interface WrappingMiddleware {
+  wrap(app: ASGIApp): ASGIApp;
+}
+
+/**
+ * Anything `App` and `wrapMiddleware` accept as middleware: an object with `wrap(app)`, or a
+ * function that takes the next app and returns the wrapped one.
+ */
+export type Middleware = WrappingMiddleware | ((app: ASGIApp) => ASGIApp);
 
 function toScopeSet(scopes: Iterable<ScopeType>, owner: string): ReadonlySet<ScopeType> {
   const set = new Set(scopes);
@@ -33,6 +41,7 @@ export abstract class ASGIMiddleware {
   excludePathPattern: string | readonly string[] | null = null;
   excludeOptKey: string | null = null;
   shouldBypassForScope: ((scope: Scope) => boolean) | null = null;
+  private compiledRules?: BypassRules;
 
   abstract handle(scope: Scope, receive: Receive, send: Send, nextApp: ASGIApp): Promise<void>;
 
@@ -65,14 +74,21 @@ export abstract class ASGIMiddleware {
     };
   }
 
+  /**
+   * Compiles `scopes`, `excludeOptKey` and `excludePathPattern` on first use, so a subclass can
+   * set them in its constructor, and a pattern that excludes everything is reported once.
+   */
   private bypassRules(): BypassRules {
-    const name = this.constructor.name;
+    if (this.compiledRules !== undefined) return this.compiledRules;
 
-    return {
+    const name = this.constructor.name;
+    this.compiledRules = {
       scopes: toScopeSet(this.scopes, name),
       excludeOptKey: this.excludeOptKey,
       excludePathPattern: buildExcludePathPattern(this.excludePathPattern, name),
     };
+
+    return this.compiledRules;
   }
 }
 
@@ -158,11 +174,28 @@ export class DefineMiddleware<A extends unknown[] = unknown[]> {
 
 /** Applies one middleware of any accepted form to `app`. */
 export function wrapMiddleware(middleware: Middleware, app: ASGIApp): ASGIApp {
-  if (middleware instanceof ASGIMiddleware || middleware instanceof DefineMiddleware) {
+  if (typeof middleware === "function") {
+    if (middleware.prototype instanceof AbstractMiddleware) {
+      throw new ImproperlyConfiguredException(
+        `middleware ${middleware.name} is an AbstractMiddleware class; pass ` +
+          `new DefineMiddleware(${middleware.name}, ...options) instead`,
+      );
+    }
+
+    return middleware(app);
+  }
+  if (
+    middleware !== null &&
+    typeof middleware === "object" &&
+    typeof middleware.wrap === "function"
+  ) {
     return middleware.wrap(app);
   }
 
-  return middleware(app);
+  throw new ImproperlyConfiguredException(
+    `middleware must be an ASGIMiddleware, a DefineMiddleware or a function (app) => app, got ` +
+      `${middleware === null ? "null" : typeof middleware}`,
+  );
 }
 
 /** Applies middleware so that the first in the list is the outermost, as Litestar orders it. */
