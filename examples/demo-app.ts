@@ -8,6 +8,8 @@ import type { WebSocket } from "../lib/connection/websocket";
 import { WebSocketDisconnect } from "../lib/exceptions";
 import type { Logger } from "../lib/logger";
 import { CookieBackendConfig } from "../lib/middleware/session/client-side";
+import { ServerSideSessionConfig } from "../lib/middleware/session/server-side";
+import type { Store } from "../lib/stores/base";
 
 export interface DemoAppOptions {
   /** Session secret of 16, 24 or 32 bytes. */
@@ -16,6 +18,11 @@ export interface DemoAppOptions {
   largeValueLength?: number;
   /** Mark the session cookie Secure; only for a demo served over HTTPS. Default false. */
   secureCookies?: boolean;
+  /**
+   * Keep sessions in this store, with only a session id in the cookie, in place of encrypted
+   * cookies. The secret is then unused.
+   */
+  store?: Store;
   logger?: Logger;
 }
 
@@ -56,11 +63,11 @@ function randomText(length: number): string {
  */
 export function createDemoApp(options: DemoAppOptions): App {
   const largeLength = options.largeValueLength ?? DEFAULT_LARGE_VALUE_LENGTH;
-  const sessions = new CookieBackendConfig({
-    secret: options.secret,
-    secure: options.secureCookies ?? false,
-    logger: options.logger,
-  });
+  const cookieOptions = { secure: options.secureCookies ?? false, logger: options.logger };
+  const sessions =
+    options.store === undefined
+      ? new CookieBackendConfig({ secret: options.secret, ...cookieOptions })
+      : new ServerSideSessionConfig({ store: options.store, ...cookieOptions });
 
   return new App({
     logger: options.logger,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 
 import { createLogger } from "../lib/logger";
 import { serve } from "../lib/server";
+import { RedisStore } from "../lib/stores/redis";
 import { createDemoApp } from "./demo-app";
 
 const HOST = "127.0.0.1";
@@ -28,21 +29,34 @@ function readSecret(logger: ReturnType<typeof createLogger>): Buffer {
   return randomBytes(32);
 }
 
+/** With REDIS_URL set, sessions live in Redis and the cookie holds only a session id. */
+function openRedisStore(logger: ReturnType<typeof createLogger>): RedisStore | undefined {
+  const url = process.env.REDIS_URL;
+  if (url === undefined || url === "") return undefined;
+
+  logger.info({ redis: url.replace(/\/\/[^@/]*@/, "//***@") }, "server-side sessions on Redis");
+  return RedisStore.withClient({ url, logger });
+}
+
 async function main(): Promise<void> {
   const logger = createLogger("info");
-  const app = createDemoApp({ secret: readSecret(logger), logger });
+  const store = openRedisStore(logger);
+  const app = createDemoApp({ secret: readSecret(logger), store, logger });
   const server = await serve(app, { host: HOST, port: PORT });
 
   logger.info({ url: `http://${HOST}:${server.port}/` }, "demo listening");
 
   const stop = (): void => {
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ error }, "demo shutdown failed");
-        process.exit(1);
-      },
-    );
+    server
+      .close()
+      .then(() => store?.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ error }, "demo shutdown failed");
+          process.exit(1);
+        },
+      );
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
