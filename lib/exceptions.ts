@@ -124,6 +124,25 @@ export class StoreError extends ASGIException {
 /** A session is too large to send back as cookies within the configured chunk limit. */
 export class SessionTooLargeError extends ASGIException {
   override readonly code = "ERR_SESSION_TOO_LARGE";
+  /** Characters of the encrypted, base64-encoded session, when known. */
+  readonly size?: number;
+  /** Characters of session data that fit in `maxChunks` cookies, when known. */
+  readonly limit?: number;
+  /** Cookies the session would need, when known. */
+  readonly chunks?: number;
+  /** The configured limit of cookies per session, when known. */
+  readonly maxChunks?: number;
+
+  constructor(
+    message: string,
+    details: { size?: number; limit?: number; chunks?: number; maxChunks?: number } = {},
+  ) {
+    super(message);
+    this.size = details.size;
+    this.limit = details.limit;
+    this.chunks = details.chunks;
+    this.maxChunks = details.maxChunks;
+  }
 }
 
 /**

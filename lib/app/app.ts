@@ -76,8 +76,8 @@ export class App {
     this.middleware = Object.freeze([...validateList("middleware", options.middleware)]);
     this.stores = toStoreRegistry(options.stores);
     this.state = { ...options.state };
-    this.debug = options.debug ?? false;
-    this.logger = options.logger ?? defaultLogger();
+    this.debug = validateDebug(options.debug ?? false);
+    this.logger = validateLogger(options.logger ?? defaultLogger());
     this.maxBodySize = validateMaxBodySize(options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE);
     this.onStartup = Object.freeze([...validateHooks("onStartup", options.onStartup)]);
     this.onShutdown = Object.freeze([...validateHooks("onShutdown", options.onShutdown)]);
@@ -136,7 +136,7 @@ export class App {
         body = response.renderBody();
       } catch (error) {
         if (isDisconnect(error)) return this.logDisconnect(httpScope);
-        response = this.errorResponse(error, httpScope);
+        response = this.errorResponse(error, httpScope, "in the route handler");
         body = response.renderBody();
       }
 
@@ -184,7 +184,11 @@ export class App {
       if (isDisconnect(error)) return this.logDisconnect(scope);
       if (started) return this.logIncompleteResponse(error, scope);
 
-      await this.sendOutsideRoute(this.errorResponse(error, scope), scope, send);
+      await this.sendOutsideRoute(
+        this.errorResponse(error, scope, "while handling the request"),
+        scope,
+        send,
+      );
     }
   }
 
@@ -209,16 +213,17 @@ export class App {
   /**
    * Renders an error as Litestar does: `{ status_code, detail }` as JSON. An `HTTPException`
    * keeps its status, detail and headers. Anything else is logged and becomes a 500 with a
-   * generic detail, unless `debug` is set.
+   * generic detail, unless `debug` is set. `origin` names where the error was caught, such as
+   * "in the route handler", since middleware errors arrive here too.
    */
-  private errorResponse(error: unknown, scope: ConnectionScope): Response {
+  private errorResponse(error: unknown, scope: ConnectionScope, origin: string): Response {
     if (error instanceof HTTPException) {
       if (error.statusCode >= 500)
-        this.logError(error, scope, "the route handler raised an HTTP 5xx error");
+        this.logError(error, scope, `HTTPException ${error.statusCode} raised ${origin}`);
       return exceptionResponse(error);
     }
 
-    this.logError(error, scope, "unhandled error in the route handler, sending 500");
+    this.logError(error, scope, `unhandled error ${origin}, sending 500`);
     if (!this.debug) return exceptionResponse(new HTTPException(500, "Internal Server Error"));
 
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -449,6 +454,44 @@ function validateRouteHandlers(handlers: unknown): readonly RouteHandler[] {
   });
 
   return handlers as RouteHandler[];
+}
+
+const LOGGER_METHODS = ["debug", "info", "warn", "error"] as const;
+
+function validateDebug(debug: unknown): boolean {
+  if (typeof debug !== "boolean") {
+    throw new ImproperlyConfiguredException(
+      `debug must be true or false, got ${describeValue(debug)}; it sends error stacks to ` +
+        'clients, so convert strings such as environment variables first (value === "true")',
+    );
+  }
+
+  return debug;
+}
+
+function validateLogger(logger: Logger): Logger {
+  const valid =
+    logger !== null &&
+    typeof logger === "object" &&
+    LOGGER_METHODS.every((method) => typeof logger[method] === "function");
+
+  if (!valid) {
+    throw new ImproperlyConfiguredException(
+      `logger must have debug, info, warn and error functions, got ${describeValue(logger)}; ` +
+        "pass a pino logger, createLogger() or silentLogger",
+    );
+  }
+
+  return logger;
+}
+
+/** Describes an option value for an error message: strings quoted, objects by kind only. */
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (value !== null && typeof value === "object") return "an object";
+
+  return String(value);
 }
 
 function validateList<T>(name: string, value: readonly T[] | undefined): readonly T[] {

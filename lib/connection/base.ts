@@ -25,6 +25,17 @@ function encodePath(path: string): string {
   return encodeURI(path).replace(/[?#]/g, (char) => (char === "?" ? "%3F" : "%23"));
 }
 
+/** Returns the URL for `authority`, or null when there is none or `URL` rejects it. */
+function parseUrl(scheme: string, authority: string | null, rest: string): URL | null {
+  if (authority === null) return null;
+
+  try {
+    return new URL(`${scheme}://${authority}${rest}`);
+  } catch {
+    return null;
+  }
+}
+
 const emptyReceive: Receive = () => Promise.reject(new ClientDisconnectedError("no receive"));
 const emptySend: Send = (_message: SendMessage) =>
   Promise.reject(new ClientDisconnectedError("no send"));
@@ -59,7 +70,7 @@ export class ASGIConnection<S extends ConnectionScope = ConnectionScope> {
 
     if (state.cookies === undefined) {
       const fields = this.headers.getAll("cookie").map(latin1ToUtf8);
-      state.cookies = fields.length === 0 ? {} : parseCookieHeader(fields);
+      state.cookies = parseCookieHeader(fields);
     }
 
     return state.cookies;
@@ -68,25 +79,34 @@ export class ASGIConnection<S extends ConnectionScope = ConnectionScope> {
   /**
    * The full request URL, built from the scheme, the `host` header (or the server address),
    * root path, path and query. The path is taken from `raw_path` when the server set it, so
-   * percent escapes stay as the client sent them.
+   * percent escapes stay as the client sent them. A host that `URL` rejects, such as
+   * `a:99999` or `[1.2.3.4]`, is replaced by the server address, then by `localhost`.
    */
   get url(): URL {
     if (this.parsedUrl !== undefined) return this.parsedUrl;
 
     const { scheme, query_string } = this.scope;
     const query = query_string === "" ? "" : `?${latin1ToUtf8(query_string).replace(/#/g, "%23")}`;
-    this.parsedUrl = new URL(`${scheme}://${this.authority()}${this.encodedPath()}${query}`);
+    const rest = `${this.encodedPath()}${query}`;
+
+    this.parsedUrl =
+      parseUrl(scheme, this.hostHeader(), rest) ??
+      parseUrl(scheme, this.serverAuthority(), rest) ??
+      new URL(`${scheme}://localhost${rest}`);
 
     return this.parsedUrl;
   }
 
-  /** Returns a valid `host` header, else the server address, else `localhost`. */
-  private authority(): string {
+  /** Returns the `host` header when it has the shape of a host, else null. */
+  private hostHeader(): string | null {
     const host = this.headers.get("host");
-    if (host !== undefined && VALID_HOST.test(host)) return host;
+    return host !== undefined && VALID_HOST.test(host) ? host : null;
+  }
 
+  /** Returns the server address as a URL authority, or null when the scope has none. */
+  private serverAuthority(): string | null {
     const server = this.scope.server;
-    if (server === null) return "localhost";
+    if (server === null) return null;
 
     const address = server[0].includes(":") ? `[${server[0]}]` : server[0];
     return server[1] === null ? address : `${address}:${server[1]}`;

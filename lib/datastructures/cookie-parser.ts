@@ -2,7 +2,8 @@ import { parse } from "cookie";
 
 /**
  * Parses `cookie` request headers into a name-to-value map, following RFC 6265 section 5.4 as
- * browsers send it. Never throws:
+ * browsers send it. The map has no prototype, so names such as `constructor` or `__proto__`
+ * are found only when the request sent them. Never throws:
  * - several `cookie` header fields are joined with "; " (HTTP/2 splits them);
  * - a pair without "=" or with an empty name is skipped without hiding its neighbours;
  * - surrounding double quotes are removed, and backslash escapes inside them decoded (Python's
@@ -18,17 +19,11 @@ import { parse } from "cookie";
 export function parseCookieHeader(header: string | readonly string[]): Record<string, string> {
   const joined = typeof header === "string" ? header : header.join("; ");
   const parsed = parse(joined, { decode: decodeCookieValue });
-  const cookies: Record<string, string> = {};
+  const cookies: Record<string, string> = Object.create(null);
 
   for (const name in parsed) {
     const value = parsed[name];
     if (name === "" || value === undefined) continue;
-
-    if (name === "__proto__") {
-      // A plain assignment would call the prototype setter and lose the cookie.
-      Object.defineProperty(cookies, name, { value, enumerable: true, writable: true });
-      continue;
-    }
 
     cookies[name] = value;
   }

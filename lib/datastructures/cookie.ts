@@ -41,6 +41,43 @@ const COOKIE_VALUE =
 const ATTRIBUTE_VALUE = /^[\x20-\x3a\x3c-\x7e]*$/;
 
 /**
+ * RFC 6265 section 4.1.1 domain-value, as the RFC 1034 section 3.5 preferred name syntax with
+ * RFC 1123 section 2.1 allowing a leading digit: dot-separated labels of letters, digits and
+ * inner hyphens, each of at most 63 characters. A leading dot is allowed, because user agents
+ * remove it (RFC 6265 section 5.2.3).
+ */
+const DOMAIN_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const DOMAIN_VALUE = new RegExp(`^\\.?${DOMAIN_LABEL}(?:\\.${DOMAIN_LABEL})*$`);
+
+/** RFC 1034 section 3.1: a domain name is at most 255 octets, so at most 253 characters. */
+const MAX_DOMAIN_LENGTH = 253;
+
+/**
+ * Largest Max-Age accepted, in seconds: 100 years of 365.25 days. Browsers keep a cookie for
+ * at most 400 days anyway, because draft-ietf-httpbis-rfc6265bis ("The Max-Age Attribute")
+ * has them reduce longer lifetimes to that, and Chrome does. Longer values are still accepted
+ * because Litestar accepts them, and its configs use 20 years to mean "does not expire". A
+ * session lifetime above 400 days then only sets the session's own expiry. The bound rejects
+ * values that would render in exponent notation (`1e+21`) or overflow a `Date`.
+ */
+export const MAX_COOKIE_MAX_AGE = 36525 * 24 * 60 * 60;
+
+/** Returns true for a Domain attribute value of RFC 1034 host name syntax, in ASCII. */
+export function isValidCookieDomain(domain: unknown): domain is string {
+  return (
+    typeof domain === "string" &&
+    // One more character for the optional leading dot.
+    domain.length <= MAX_DOMAIN_LENGTH + 1 &&
+    DOMAIN_VALUE.test(domain)
+  );
+}
+
+/** Returns true for a Path attribute value: printable ASCII without ";", starting with "/". */
+export function isValidCookiePath(path: unknown): path is string {
+  return typeof path === "string" && path.startsWith("/") && ATTRIBUTE_VALUE.test(path);
+}
+
+/**
  * Litestar's `Cookie`: one cookie for a `Set-Cookie` response header. Every field is validated
  * at construction, so rendering never fails. Cookies compare equal by key, path and domain,
  * as browsers store them.
@@ -61,7 +98,7 @@ export class Cookie {
   constructor(options: CookieOptions) {
     this.key = validateKey(options.key);
     this.value = validateValue(this.key, options.value ?? "");
-    this.path = validateAttribute(this.key, "path", options.path ?? "/");
+    this.path = validatePath(this.key, options.path ?? "/");
     this.domain = options.domain == null ? null : validateDomain(this.key, options.domain);
     this.maxAge = options.maxAge == null ? null : validateMaxAge(this.key, options.maxAge);
     this.expires = options.expires == null ? null : toExpiryDate(this.key, options.expires);
@@ -133,38 +170,38 @@ function validateValue(key: string, value: unknown): string {
   return value;
 }
 
-function validateAttribute(key: string, field: "path" | "domain", value: unknown): string {
-  if (typeof value !== "string" || !ATTRIBUTE_VALUE.test(value)) {
+function validatePath(key: string, path: unknown): string {
+  if (!isValidCookiePath(path)) {
     throw new ImproperlyConfiguredException(
-      `Cookie ${key}: ${field} ${JSON.stringify(value)} is invalid; it must be ASCII without ` +
-        'control characters or ";"',
+      `Cookie ${key}: path ${JSON.stringify(path)} is invalid; it must start with "/" and be ` +
+        'printable ASCII without ";", so percent-encode other characters',
     );
   }
 
-  return value;
+  return path;
 }
 
 function validateDomain(key: string, domain: unknown): string {
-  const value = validateAttribute(key, "domain", domain);
-
-  if (value === "" || /\s/.test(value)) {
+  if (!isValidCookieDomain(domain)) {
     throw new ImproperlyConfiguredException(
-      `Cookie ${key}: domain ${JSON.stringify(value)} is invalid; give a host name such as ` +
-        '"example.com", or omit it for a host-only cookie',
+      `Cookie ${key}: domain ${JSON.stringify(domain)} is invalid; give an ASCII host name ` +
+        'such as "example.com" (punycode for international names), or omit it for a ' +
+        "host-only cookie",
     );
   }
 
-  return value;
+  return domain;
 }
 
 function validateMaxAge(key: string, maxAge: unknown): number {
-  if (typeof maxAge !== "number" || !Number.isInteger(maxAge)) {
+  if (!Number.isSafeInteger(maxAge) || (maxAge as number) > MAX_COOKIE_MAX_AGE) {
     throw new ImproperlyConfiguredException(
-      `Cookie ${key}: maxAge must be a whole number of seconds, got ${String(maxAge)}`,
+      `Cookie ${key}: maxAge must be a whole number of seconds of at most ${MAX_COOKIE_MAX_AGE} ` +
+        `(100 years; browsers keep a cookie for at most 400 days), got ${String(maxAge)}`,
     );
   }
 
-  return maxAge;
+  return maxAge as number;
 }
 
 function toExpiryDate(key: string, expires: unknown): Date {

@@ -93,8 +93,11 @@ export abstract class ASGIMiddleware {
 }
 
 export interface AbstractMiddlewareOptions {
-  /** A pattern or patterns searched for in the request path; a match skips the middleware. */
-  exclude?: string | readonly string[] | null;
+  /**
+   * A pattern or patterns searched for in the request path, or one compiled expression; a
+   * match skips the middleware.
+   */
+  exclude?: string | readonly string[] | RegExp | null;
   /** A route handler whose `opt[excludeOptKey]` is truthy skips the middleware. */
   excludeOptKey?: string | null;
   /** Scope types the middleware handles; both `http` and `websocket` by default. */

@@ -7,15 +7,18 @@ const PROBE_PATH = "/982c7064-6ac7-44b7-9be5-07a2ff6d8a92";
 /**
  * Compiles exclude patterns into one regular expression that is searched for (not anchored)
  * in the request path, as Litestar does. Empty patterns are dropped, so `[]` and `""` exclude
- * nothing; Litestar joins them into an empty pattern that excludes every route.
+ * nothing; Litestar joins them into an empty pattern that excludes every route. A `RegExp`,
+ * such as one compiled here before, is returned as it is.
  *
- * @throws ImproperlyConfiguredException when a pattern is not a valid regular expression.
+ * @throws ImproperlyConfiguredException when a pattern is not a string or not a valid regular
+ * expression.
  */
 export function buildExcludePathPattern(
-  exclude: string | readonly string[] | null | undefined,
+  exclude: string | readonly string[] | RegExp | null | undefined,
   middlewareName = "middleware",
 ): RegExp | null {
   if (exclude == null) return null;
+  if (exclude instanceof RegExp) return exclude;
 
   const patterns = (typeof exclude === "string" ? [exclude] : [...exclude]).filter(
     (pattern) => pattern !== "",
@@ -23,6 +26,13 @@ export function buildExcludePathPattern(
   if (patterns.length === 0) return null;
 
   for (const pattern of patterns) {
+    if (typeof pattern !== "string") {
+      throw new ImproperlyConfiguredException(
+        `exclude pattern ${String(pattern)} of ${middlewareName} is not a string; give each ` +
+          "pattern as the source text of a regular expression",
+      );
+    }
+
     try {
       new RegExp(pattern);
     } catch (error) {

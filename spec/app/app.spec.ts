@@ -121,6 +121,7 @@ describe("App", () => {
       expect(errors).to.have.length(1);
       expect(errors[0].context.err).to.equal(error);
       expect(errors[0].context).to.include({ method: "GET", path: "/boom", route: "/boom" });
+      expect(errors[0].message).to.equal("unhandled error in the route handler, sending 500");
     });
 
     it("shows details in debug mode", async () => {
@@ -162,8 +163,11 @@ describe("App", () => {
       const app = new App({ routeHandlers: [get("/", () => "x")], middleware: [failing], logger });
       const response = await callHTTP(app.asgi, "/");
 
+      const errors = logger.entries.filter((entry) => entry.level === "error");
+
       expect(response.status).to.equal(500);
-      expect(logger.entries.filter((entry) => entry.level === "error")).to.have.length(1);
+      expect(errors).to.have.length(1);
+      expect(errors[0].message).to.equal("unhandled error while handling the request, sending 500");
     });
 
     it("passes error responses through middleware", async () => {
@@ -449,6 +453,28 @@ describe("App", () => {
         ImproperlyConfiguredException,
         /onStartup\[0\]/,
       );
+    });
+  });
+
+  describe("options", () => {
+    const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
+      ["debug string", { debug: "false" }, /debug must be true or false, got "false"/],
+      ["debug number", { debug: 1 }, /debug must be true or false, got 1/],
+      ["logger empty object", { logger: {} }, /logger must have debug, info, warn and error/],
+      ["logger function", { logger: () => undefined }, /logger must have .*got a function/],
+    ];
+
+    for (const [name, options, message] of invalid) {
+      it(`rejects ${name}`, () => {
+        expect(() => new App({ routeHandlers: [], ...options }))
+          .to.throw(ImproperlyConfiguredException)
+          .with.property("message")
+          .that.matches(message);
+      });
+    }
+
+    it("accepts debug true", () => {
+      expect(new App({ routeHandlers: [], debug: true }).debug).to.equal(true);
     });
   });
 

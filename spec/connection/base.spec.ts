@@ -101,6 +101,47 @@ describe("ASGIConnection", () => {
       expect(connection.url.pathname).to.equal("/p");
     });
 
+    describe("host header table", () => {
+      const cases: Array<[string, string]> = [
+        ["example.com", "example.com"],
+        ["example.com:8080", "example.com:8080"],
+        ["a:65535", "a:65535"],
+        ["[::1]:8000", "[::1]:8000"],
+        ["a:99999", "127.0.0.1:8000"],
+        ["[::::]", "127.0.0.1:8000"],
+        ["[1.2.3.4]", "127.0.0.1:8000"],
+        ["a%zz", "127.0.0.1:8000"],
+        ["a%00b", "127.0.0.1:8000"],
+        ["xn--", "127.0.0.1:8000"],
+        ["exa mple", "127.0.0.1:8000"],
+      ];
+
+      for (const [host, expected] of cases) {
+        it(`uses ${expected} for ${JSON.stringify(host)}`, () => {
+          const headers: [string, string][] = [["host", host]];
+          const connection = new ASGIConnection(httpScope("/p?q=1", { headers }));
+
+          expect(connection.url.host).to.equal(expected);
+          expect(connection.url.pathname).to.equal("/p");
+          expect(connection.url.search).to.equal("?q=1");
+        });
+      }
+    });
+
+    it("falls back to localhost", () => {
+      const scope = httpScope("/p", { headers: [["host", "a:99999"]] });
+      scope.server = null;
+
+      expect(new ASGIConnection(scope).url.host).to.equal("localhost");
+    });
+
+    it("falls back past a bad server", () => {
+      const scope = httpScope("/p", { headers: [] });
+      scope.server = ["bad host", 99999];
+
+      expect(new ASGIConnection(scope).url.host).to.equal("localhost");
+    });
+
     it("encodes question mark in decoded path", () => {
       const scope = httpScope("/");
       scope.path = "/a?b";

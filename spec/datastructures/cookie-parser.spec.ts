@@ -40,9 +40,25 @@ describe("parseCookieHeader", () => {
   it("keeps __proto__ as a cookie", () => {
     const cookies = parseCookieHeader("__proto__=x; a=1");
 
-    expect(Object.getPrototypeOf(cookies)).to.equal(Object.prototype);
     expect(Object.keys(cookies)).to.deep.equal(["__proto__", "a"]);
     expect(cookies["__proto__"]).to.equal("x");
+  });
+
+  it("inherits no Object members", () => {
+    const cookies = parseCookieHeader("a=1");
+
+    expect(Object.getPrototypeOf(cookies)).to.equal(null);
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      expect(cookies[name], name).to.equal(undefined);
+    }
+  });
+
+  it("reads Object member names as cookies", () => {
+    const cookies = parseCookieHeader("constructor=c; toString=t; valueOf=v");
+
+    expect(cookies.constructor).to.equal("c");
+    expect(cookies.toString).to.equal("t");
+    expect(cookies.valueOf).to.equal("v");
   });
 });
 
@@ -65,7 +81,11 @@ describe("ASGIConnection cookies", () => {
   });
 
   it("returns empty object without header", () => {
-    expect(new ASGIConnection(httpScope("/")).cookies).to.deep.equal({});
+    const cookies = new ASGIConnection(httpScope("/")).cookies;
+
+    expect(cookies).to.deep.equal({});
+    expect(cookies.toString).to.equal(undefined);
+    expect("constructor" in cookies).to.equal(false);
   });
 
   it("caches cookies on the scope", () => {

@@ -73,6 +73,33 @@ describe("Cookie", () => {
     expect(Object.isFrozen(cookie)).to.equal(true);
   });
 
+  describe("accepts boundary fields", () => {
+    const cases: { name: string; options: CookieOptions; rendered: string }[] = [
+      {
+        name: "maxAge 100 years",
+        options: { key: "a", maxAge: 3155760000 },
+        rendered: "Max-Age=3155760000",
+      },
+      {
+        name: "dotted domain",
+        options: { key: "a", domain: ".a-b.example" },
+        rendered: "Domain=.a-b.example",
+      },
+      {
+        name: "domain label of 63",
+        options: { key: "a", domain: "a".repeat(63) },
+        rendered: "Domain=a",
+      },
+      { name: "path with space", options: { key: "a", path: "/a b" }, rendered: "Path=/a b" },
+    ];
+
+    for (const { name, options, rendered } of cases) {
+      it(name, () => {
+        expect(new Cookie(options).toHeaderValue()).to.include(rendered);
+      });
+    }
+  });
+
   describe("rejects invalid fields", () => {
     const cases: { name: string; options: CookieOptions; field: string }[] = [
       { name: "empty key", options: { key: "" }, field: "key" },
@@ -90,7 +117,21 @@ describe("Cookie", () => {
       { name: "path with newline", options: { key: "a", path: "/a\n" }, field: "path" },
       { name: "empty domain", options: { key: "a", domain: "" }, field: "domain" },
       { name: "domain with semicolon", options: { key: "a", domain: "a;b" }, field: "domain" },
+      { name: "path with non-ASCII", options: { key: "a", path: "/é" }, field: "path" },
+      { name: "path without slash", options: { key: "a", path: "app" }, field: "path" },
+      { name: "domain with space", options: { key: "a", domain: "a b.com" }, field: "domain" },
+      { name: "domain with comma", options: { key: "a", domain: "a.com,b=1" }, field: "domain" },
+      { name: "domain with non-ASCII", options: { key: "a", domain: "é.com" }, field: "domain" },
+      {
+        name: "domain label of 64",
+        options: { key: "a", domain: "a".repeat(64) },
+        field: "domain",
+      },
+      { name: "domain trailing hyphen", options: { key: "a", domain: "a-.com" }, field: "domain" },
       { name: "fractional maxAge", options: { key: "a", maxAge: 1.5 }, field: "maxAge" },
+      { name: "maxAge over 100 years", options: { key: "a", maxAge: 3155760001 }, field: "maxAge" },
+      { name: "maxAge 1e21", options: { key: "a", maxAge: 1e21 }, field: "maxAge" },
+      { name: "maxAge -1e21", options: { key: "a", maxAge: -1e21 }, field: "maxAge" },
       { name: "NaN maxAge", options: { key: "a", maxAge: NaN }, field: "maxAge" },
       {
         name: "invalid expires date",

@@ -67,6 +67,19 @@ describe("buildExcludePathPattern", () => {
       .and.contains("MyMiddleware");
   });
 
+  it("returns a RegExp unchanged", () => {
+    const pattern = /^\/health/;
+
+    expect(buildExcludePathPattern(pattern)).to.equal(pattern);
+  });
+
+  it("rejects a pattern that is not a string", () => {
+    expect(() => buildExcludePathPattern(["/a", 5 as unknown as string], "Spy"))
+      .to.throw(ImproperlyConfiguredException)
+      .with.property("message")
+      .that.matches(/exclude pattern 5 of Spy is not a string/);
+  });
+
   it("warns when matching every path", async () => {
     const warnings = await captureWarnings(() => buildExcludePathPattern(".*", "Everything"));
 

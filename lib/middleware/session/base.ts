@@ -1,5 +1,10 @@
 import { ASGIConnection, type SessionData } from "../../connection/base";
 import { getConnectionState } from "../../connection/state";
+import {
+  isValidCookieDomain,
+  isValidCookiePath,
+  MAX_COOKIE_MAX_AGE,
+} from "../../datastructures/cookie";
 import { ImproperlyConfiguredException } from "../../exceptions";
 import { defaultLogger, type Logger } from "../../logger";
 import type {
@@ -14,6 +19,7 @@ import type {
   WebSocketResponseStartEvent,
 } from "../../types/asgi";
 import { AbstractMiddleware, DefineMiddleware } from "../base";
+import { buildExcludePathPattern } from "../exclude";
 
 export const ONE_DAY_IN_SECONDS = 60 * 60 * 24;
 
@@ -58,15 +64,14 @@ export interface BaseBackendOptions {
   excludeOptKey?: string;
   /** Turns session data into text and back. Default JSON. */
   serializer?: SessionSerializer;
-  /** Where the session layer logs dropped cookies and failures. */
+  /** Logger for rejected cookies, unreadable stored sessions and dropped writes. */
   logger?: Logger;
 }
 
 /** RFC 6265 section 4.1.1: a cookie name is an RFC 7230 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Characters that would end or corrupt a Set-Cookie attribute value. */
-const UNSAFE_ATTRIBUTE = /[\x00-\x1f\x7f;]/;
+const LOGGER_METHODS = ["debug", "info", "warn", "error"] as const;
 
 const DEFAULT_MAX_AGE = 14 * ONE_DAY_IN_SECONDS;
 
@@ -84,6 +89,8 @@ export abstract class BaseBackendConfig<Backend extends BaseSessionBackend = Bas
   readonly httpOnly: boolean;
   readonly sameSite: SameSite;
   readonly exclude: string | readonly string[] | null;
+  /** `exclude` compiled into one expression; null when it excludes nothing. */
+  readonly excludePattern: RegExp | null;
   readonly excludeOptKey: string;
   readonly serializer: SessionSerializer;
   readonly logger: Logger;
@@ -93,15 +100,16 @@ export abstract class BaseBackendConfig<Backend extends BaseSessionBackend = Bas
     this.key = validateKey(options.key ?? "session");
     this.maxAge = validateMaxAge(options.maxAge ?? DEFAULT_MAX_AGE);
     this.scopes = validateScopes(options.scopes ?? ["http", "websocket"]);
-    this.path = validateAttribute("path", options.path ?? "/");
-    this.domain = options.domain == null ? null : validateAttribute("domain", options.domain);
-    this.secure = options.secure ?? false;
-    this.httpOnly = options.httpOnly ?? true;
+    this.path = validatePath(options.path ?? "/");
+    this.domain = options.domain == null ? null : validateDomain(options.domain);
+    this.secure = validateBoolean("secure", options.secure ?? false);
+    this.httpOnly = validateBoolean("httpOnly", options.httpOnly ?? true);
     this.sameSite = validateSameSite(options.sameSite ?? "lax", this.secure);
-    this.exclude = options.exclude ?? null;
-    this.excludeOptKey = options.excludeOptKey ?? "skip_session";
-    this.serializer = options.serializer ?? jsonSerializer;
-    this.logger = options.logger ?? defaultLogger();
+    this.exclude = validateExclude(options.exclude ?? null);
+    this.excludePattern = buildExcludePathPattern(this.exclude, new.target.name);
+    this.excludeOptKey = validateExcludeOptKey(options.excludeOptKey ?? "skip_session");
+    this.serializer = validateSerializer(options.serializer ?? jsonSerializer);
+    this.logger = validateLogger(options.logger ?? defaultLogger());
 
     validatePrefixRules(this.key, this.secure, this.path, this.domain);
   }
@@ -189,11 +197,16 @@ export abstract class BaseSessionBackend<Config extends AnyBackendConfig = AnyBa
   abstract loadFromConnection(connection: ASGIConnection): Promise<SessionData>;
 }
 
-/** Returns true for a missing or cleared session and for one without keys. */
+/**
+ * Returns true for a missing or cleared session and for one without a defined value: keys
+ * holding `undefined` are dropped by JSON, so such a session would be stored as `{}`.
+ */
 export function isEmptySession(session: SessionData | null | undefined): boolean {
   if (session == null) return true;
 
-  for (const _key in session) return false;
+  for (const key in session) {
+    if (Object.hasOwn(session, key) && session[key] !== undefined) return false;
+  }
   return true;
 }
 
@@ -218,7 +231,7 @@ export class SessionMiddleware<
   constructor(app: ASGIApp, backend: Backend) {
     const config = backend.config;
     super(app, {
-      exclude: config.exclude,
+      exclude: config.excludePattern,
       excludeOptKey: config.excludeOptKey,
       scopes: config.scopes,
     });
@@ -238,17 +251,21 @@ export class SessionMiddleware<
     await this.app(scope, receive, this.createSendWrapper(connection));
   }
 
-  /** Wraps `send` so the session is stored in the message that starts the response. */
+  /**
+   * Wraps `send` so the session is stored in the message that starts the response. The backend
+   * writes into a copy of that message and of its headers, because an app may send the same
+   * message object or headers array in every response, or freeze it.
+   */
   createSendWrapper(connection: ASGIConnection): Send {
     const send = connection.send;
 
     return async (message) => {
-      if (isSessionCarrier(message)) {
-        const session = connection.scope.session ?? null;
-        await this.backend.storeInMessage(session, message, connection);
-      }
+      if (!isSessionCarrier(message)) return send(message);
 
-      await send(message);
+      const headers = message.headers === undefined ? [] : [...message.headers];
+      const carrier = { ...message, headers };
+      await this.backend.storeInMessage(connection.scope.session ?? null, carrier, connection);
+      await send(carrier);
     };
   }
 }
@@ -271,17 +288,36 @@ function validateKey(key: string): string {
 }
 
 function validateMaxAge(maxAge: number): number {
-  if (!Number.isInteger(maxAge) || maxAge < 1) {
+  if (!Number.isInteger(maxAge) || maxAge < 1 || maxAge > MAX_COOKIE_MAX_AGE) {
     throw new ImproperlyConfiguredException(
-      `maxAge must be a whole number of seconds of at least 1, got ${String(maxAge)}; ` +
-        "for example 1209600 for 14 days",
+      `maxAge must be a whole number of seconds from 1 to ${MAX_COOKIE_MAX_AGE} (100 years; ` +
+        `browsers keep a cookie for at most 400 days), got ${describeValue(maxAge)}; for ` +
+        "example 1209600 for 14 days",
     );
   }
 
   return maxAge;
 }
 
+function validateBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new ImproperlyConfiguredException(
+      `${name} must be true or false, got ${describeValue(value)}; convert strings such as ` +
+        'environment variables first, for example value === "true"',
+    );
+  }
+
+  return value;
+}
+
 function validateScopes(scopes: Iterable<string>): ReadonlySet<"http" | "websocket"> {
+  // A string is iterable, so "http" would be read as the scopes "h", "t", "t", "p".
+  if (typeof scopes === "string" || !isIterable(scopes)) {
+    throw new ImproperlyConfiguredException(
+      `scopes must be a list such as ["http", "websocket"], got ${describeValue(scopes)}`,
+    );
+  }
+
   const set = new Set<"http" | "websocket">();
 
   for (const scope of scopes) {
@@ -294,24 +330,108 @@ function validateScopes(scopes: Iterable<string>): ReadonlySet<"http" | "websock
     set.add(scope);
   }
 
+  if (set.size === 0) {
+    throw new ImproperlyConfiguredException(
+      'scopes is empty, so the middleware would never run; use ["http", "websocket"] ' +
+        "(the default), or leave the middleware out",
+    );
+  }
+
   return set;
 }
 
-function validateAttribute(name: "path" | "domain", value: string): string {
-  if (typeof value !== "string" || UNSAFE_ATTRIBUTE.test(value)) {
+function validatePath(path: string): string {
+  if (typeof path === "string" && !path.startsWith("/")) {
     throw new ImproperlyConfiguredException(
-      `${name} ${JSON.stringify(value)} is not a valid cookie ${name}: it must not contain ` +
-        "control characters or ';'",
+      `path ${JSON.stringify(path)} must start with "/", as in "/" or "/app"`,
     );
   }
 
-  if (name === "path" && !value.startsWith("/")) {
+  if (!isValidCookiePath(path)) {
     throw new ImproperlyConfiguredException(
-      `path ${JSON.stringify(value)} must start with "/", as in "/" or "/app"`,
+      `path ${describeValue(path)} is not a valid cookie path: it must be printable ASCII ` +
+        'without ";", so percent-encode other characters, as in "/caf%C3%A9"',
     );
   }
 
-  return value;
+  return path;
+}
+
+function validateDomain(domain: string): string {
+  if (!isValidCookieDomain(domain)) {
+    throw new ImproperlyConfiguredException(
+      `domain ${describeValue(domain)} is not a valid cookie domain: give an ASCII host name ` +
+        'of letters, digits, hyphens and dots, such as "example.com" (punycode for ' +
+        "international names), or leave it unset for a host-only cookie",
+    );
+  }
+
+  return domain;
+}
+
+function validateExclude(exclude: unknown): string | readonly string[] | null {
+  if (exclude === null || typeof exclude === "string") return exclude;
+
+  if (!Array.isArray(exclude)) {
+    throw new ImproperlyConfiguredException(
+      `exclude must be a string or a list of strings (regular expressions), got ` +
+        describeValue(exclude),
+    );
+  }
+
+  exclude.forEach((pattern: unknown, index) => {
+    if (typeof pattern !== "string") {
+      throw new ImproperlyConfiguredException(
+        `exclude[${index}] must be a string (a regular expression), got ${describeValue(pattern)}`,
+      );
+    }
+  });
+
+  return Object.freeze([...(exclude as string[])]);
+}
+
+function validateExcludeOptKey(key: unknown): string {
+  if (typeof key !== "string" || key === "") {
+    throw new ImproperlyConfiguredException(
+      `excludeOptKey must be a non-empty string, got ${describeValue(key)}; the default is ` +
+        '"skip_session"',
+    );
+  }
+
+  return key;
+}
+
+function validateSerializer(serializer: SessionSerializer): SessionSerializer {
+  if (
+    serializer === null ||
+    typeof serializer !== "object" ||
+    typeof serializer.serialize !== "function" ||
+    typeof serializer.deserialize !== "function"
+  ) {
+    throw new ImproperlyConfiguredException(
+      `serializer must have serialize and deserialize functions, got ` +
+        `${describeValue(serializer)}; use jsonSerializer, taggedJsonSerializer or an object ` +
+        "{ serialize(data), deserialize(text) }",
+    );
+  }
+
+  return serializer;
+}
+
+function validateLogger(logger: Logger): Logger {
+  const valid =
+    logger !== null &&
+    typeof logger === "object" &&
+    LOGGER_METHODS.every((method) => typeof logger[method] === "function");
+
+  if (!valid) {
+    throw new ImproperlyConfiguredException(
+      `logger must have debug, info, warn and error functions, got ${describeValue(logger)}; ` +
+        "pass a pino logger, createLogger() or silentLogger",
+    );
+  }
+
+  return logger;
 }
 
 function validateSameSite(sameSite: string, secure: boolean): SameSite {
@@ -356,4 +476,22 @@ function validatePrefixRules(
         `${JSON.stringify(domain)}`,
     );
   }
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function"
+  );
+}
+
+/** Describes an option value for an error message: strings quoted, objects by kind only. */
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "an array";
+  if (value !== null && typeof value === "object") return "an object";
+
+  return String(value);
 }

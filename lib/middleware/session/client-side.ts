@@ -201,6 +201,8 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
     const numbered: Array<[number, string]> = [];
 
     for (const name in cookies) {
+      if (!Object.hasOwn(cookies, name)) continue;
+
       const number = this.chunkNumber(name);
       if (number !== null) numbered.push([number, name]);
     }
@@ -408,21 +410,23 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
     return {};
   }
 
+  /**
+   * Throws `SessionTooLargeError` when the session needs more than `maxChunks` cookies. The
+   * error is not logged here, because the caller that catches it (`App`, or the server for a
+   * raw ASGI app) logs it once.
+   */
   private assertChunkCount(chunks: string[]): void {
-    const limit = this.config.maxChunks;
-    if (chunks.length <= limit) return;
+    const maxChunks = this.config.maxChunks;
+    if (chunks.length <= maxChunks) return;
 
     const size = chunks.reduce((total, chunk) => total + chunk.length, 0);
-    const limitBytes = limit * this.multiChunkLength;
-    this.config.logger.error(
-      { key: this.config.key, size, limit: limitBytes, chunks: chunks.length, maxChunks: limit },
-      "session too large for its cookies, failing the response",
-    );
+    const limit = maxChunks * this.multiChunkLength;
 
     throw new SessionTooLargeError(
       `the encrypted session is ${size} bytes and needs ${chunks.length} cookies, more than ` +
-        `maxChunks (${limit} cookies, ${limitBytes} bytes); store less in the session, raise ` +
+        `maxChunks (${maxChunks} cookies, ${limit} bytes); store less in the session, raise ` +
         "maxChunks or use server-side sessions",
+      { size, limit, chunks: chunks.length, maxChunks },
     );
   }
 

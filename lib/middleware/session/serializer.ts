@@ -24,14 +24,24 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
  * (read back as `Uint8Array`, also when a `Buffer` was stored). A session without such values
  * is written exactly as `JSON.stringify` writes it, so Litestar can still read it. Litestar
  * cannot decode the tagged forms: it reads them as plain objects such as `{" d": "..."}`.
+ * A key named `__proto__` stays an ordinary key both ways. `serialize` throws a `TypeError`
+ * naming the path of a cycle, as `JSON.stringify` throws on one.
  */
 export const taggedJsonSerializer: SessionSerializer = Object.freeze({
-  serialize: (data: SessionData) => JSON.stringify(encodeValue(data, "")),
+  serialize: (data: SessionData) => JSON.stringify(encodeValue(data, "", "", new Set())),
   deserialize: (text: string) => decodeValue(JSON.parse(text) as Json),
 });
 
-/** Converts a value into plain JSON, tagging the types JSON cannot carry. */
-function encodeValue(value: unknown, key: string): Json | undefined {
+/**
+ * Converts a value into plain JSON, tagging the types JSON cannot carry. `path` names the
+ * value for error messages, and `ancestors` contains the objects that contain it.
+ */
+function encodeValue(
+  value: unknown,
+  key: string,
+  path: string,
+  ancestors: Set<object>,
+): Json | undefined {
   if (value === null) return null;
 
   switch (typeof value) {
@@ -43,14 +53,41 @@ function encodeValue(value: unknown, key: string): Json | undefined {
     case "bigint":
       return { [TAG.bigint]: value.toString() };
     case "object":
-      return encodeObject(value, key);
+      return encodeContainer(value, key, path, ancestors);
     default:
       // undefined, functions and symbols are dropped, as JSON.stringify drops them.
       return undefined;
   }
 }
 
-function encodeObject(value: object, key: string): Json | undefined {
+/** Encodes an object once its ancestors are known not to include it. */
+function encodeContainer(
+  value: object,
+  key: string,
+  path: string,
+  ancestors: Set<object>,
+): Json | undefined {
+  if (ancestors.has(value)) {
+    throw new TypeError(
+      `session data contains a cycle at ${path || "the top level"}: an object refers back to ` +
+        "one that contains it, so it cannot be serialized; store ids instead of references",
+    );
+  }
+
+  ancestors.add(value);
+  try {
+    return encodeObject(value, key, path, ancestors);
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+function encodeObject(
+  value: object,
+  key: string,
+  path: string,
+  ancestors: Set<object>,
+): Json | undefined {
   if (value instanceof Date) {
     return { [TAG.date]: Number.isNaN(value.getTime()) ? null : value.toISOString() };
   }
@@ -60,41 +97,83 @@ function encodeObject(value: object, key: string): Json | undefined {
     return { [TAG.bytes]: bytes.toString("base64") };
   }
 
-  if (value instanceof Map) {
-    const entries: Json[] = [];
-    for (const [entryKey, entryValue] of value) {
-      entries.push([encodeValue(entryKey, "") ?? null, encodeValue(entryValue, "") ?? null]);
-    }
-    return { [TAG.map]: entries };
-  }
+  if (value instanceof Map) return { [TAG.map]: encodeMapEntries(value, path, ancestors) };
 
   if (value instanceof Set) {
-    return { [TAG.set]: [...value].map((item) => encodeValue(item, "") ?? null) };
+    return { [TAG.set]: encodeItems([...value], path, ancestors) };
   }
 
-  if (Array.isArray(value)) return value.map((item) => encodeValue(item, "") ?? null);
+  if (Array.isArray(value)) return encodeItems(value, path, ancestors);
 
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === "function") return encodeValue(toJSON.call(value, key), key);
+  if (typeof toJSON === "function") {
+    return encodeValue(toJSON.call(value, key), key, path, ancestors);
+  }
 
-  return encodePlainObject(value as Record<string, unknown>);
+  return encodePlainObject(value as Record<string, unknown>, path, ancestors);
 }
 
-function encodePlainObject(value: Record<string, unknown>): Json {
+function encodeItems(items: readonly unknown[], path: string, ancestors: Set<object>): Json[] {
+  return items.map((item, index) => encodeValue(item, "", `${path}[${index}]`, ancestors) ?? null);
+}
+
+function encodeMapEntries(
+  map: Map<unknown, unknown>,
+  path: string,
+  ancestors: Set<object>,
+): Json[] {
+  const entries: Json[] = [];
+  let index = 0;
+
+  for (const [entryKey, entryValue] of map) {
+    const entryPath = `${path}[${index}]`;
+    entries.push([
+      encodeValue(entryKey, "", entryPath, ancestors) ?? null,
+      encodeValue(entryValue, "", entryPath, ancestors) ?? null,
+    ]);
+    index += 1;
+  }
+
+  return entries;
+}
+
+function encodePlainObject(
+  value: Record<string, unknown>,
+  path: string,
+  ancestors: Set<object>,
+): Json {
   const encoded: Record<string, Json> = {};
   let count = 0;
   let onlyKey = "";
 
   for (const key of Object.keys(value)) {
-    const item = encodeValue(value[key], key);
+    const item = encodeValue(value[key], key, path === "" ? key : `${path}.${key}`, ancestors);
     if (item === undefined) continue;
 
-    encoded[key] = item;
+    setOwn(encoded, key, item);
     count += 1;
     onlyKey = key;
   }
 
   return count === 1 && TAG_NAMES.has(onlyKey) ? { [TAG.escape]: encoded } : encoded;
+}
+
+/**
+ * Sets `key` as an own, enumerable property. A plain assignment of `__proto__` would call the
+ * prototype setter: it would replace the object's prototype and drop the key.
+ */
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    return;
+  }
+
+  target[key] = value;
 }
 
 /** Rebuilds tagged values from parsed JSON. */
@@ -110,7 +189,7 @@ function decodeValue(value: Json): unknown {
 
 function decodePlainObject(value: { [key: string]: Json }): Record<string, unknown> {
   const decoded: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) decoded[key] = decodeValue(value[key]);
+  for (const key of Object.keys(value)) setOwn(decoded, key, decodeValue(value[key]));
   return decoded;
 }
 

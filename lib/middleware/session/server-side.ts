@@ -85,7 +85,7 @@ export class ServerSideSessionConfig extends BaseBackendConfig<ServerSideSession
   constructor(options: ServerSideSessionOptions = {}) {
     super(options);
     this.sessionIdBytes = validateSessionIdBytes(options.sessionIdBytes ?? 32);
-    this.renewOnAccess = options.renewOnAccess ?? false;
+    this.renewOnAccess = validateRenewOnAccess(options.renewOnAccess ?? false);
     this.store = validateStore(options.store ?? "sessions");
 
     // The backend is built before freezing, because the base class caches it on first use.
@@ -125,7 +125,8 @@ export class ServerSideSessionConfig extends BaseBackendConfig<ServerSideSession
  *   data always goes under a fresh random id;
  * - an unchanged session is not written again;
  * - `regenerateSession()` moves the data to a fresh id and deletes the old entry;
- * - store failures become a `StoreError` naming the store and operation, logged once.
+ * - store failures become a `StoreError` naming the store and operation, which the app or
+ *   server logs.
  */
 export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessionConfig> {
   private readonly connections = new WeakMap<ConnectionState, ServerSideConnectionState>();
@@ -139,6 +140,11 @@ export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessi
   /** Stores `data` under `sessionId`, replacing what was there, expiring in `maxAge` seconds. */
   async set(sessionId: string, data: Uint8Array, store: Store): Promise<void> {
     await this.callStore(store, "set", () => store.set(sessionId, data, this.config.maxAge));
+  }
+
+  /** Returns true when the store still contains data for `sessionId`. */
+  async exists(sessionId: string, store: Store): Promise<boolean> {
+    return this.callStore(store, "exists", () => store.exists(sessionId));
   }
 
   /** Deletes the data of `sessionId`; a missing id is not an error. */
@@ -227,8 +233,12 @@ export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessi
     }
 
     const store = this.resolveStore(connection);
-    const sessionId = keepId ? loadedId : this.generateSessionId();
+    if (keepId && !(await this.exists(loadedId, store))) {
+      this.dropDeletedSession(connection);
+      return;
+    }
 
+    const sessionId = keepId ? loadedId : this.generateSessionId();
     await this.set(sessionId, this.serializeData(session, connection.scope), store);
     // The old entry goes only after the new one is written, so a failure loses no data.
     if (loadedId !== null && loadedId !== sessionId) await this.delete(loadedId, store);
@@ -237,6 +247,28 @@ export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessi
     shared.sessionId = sessionId;
     shared.regenerateSession = false;
     appendSetCookie(message, this.sessionCookie(sessionId));
+  }
+
+  /**
+   * Forgets a session that a concurrent request deleted (a log-out, or a regeneration that
+   * moved the data to a new id) after this request loaded it. Writing it back would bring the
+   * deleted session back to life, so this request's changes are dropped. No Set-Cookie is
+   * sent: the other request already sent its own cookie, which a clearing cookie arriving
+   * later would delete.
+   *
+   * NOTE: `exists` and `set` are two store calls, so a deletion that lands between them is
+   * still overwritten. Closing that window needs a conditional write in the store.
+   */
+  private dropDeletedSession(connection: ASGIConnection): void {
+    const state = this.connectionState(connection);
+
+    // The id is a bearer credential, so it is not logged.
+    this.config.logger.debug(
+      { key: this.config.key },
+      "session was deleted by a concurrent request, dropping this request's changes",
+    );
+    state.loadedId = null;
+    getConnectionState(connection.scope).sessionId = null;
   }
 
   private async clearSession(
@@ -254,15 +286,21 @@ export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessi
     getConnectionState(connection.scope).sessionId = null;
 
     // A request that brought no cookie needs no clearing cookie.
-    if (connection.cookies[this.config.key] === undefined) return;
+    if (this.requestCookie(connection) === undefined) return;
     appendSetCookie(message, this.clearingCookie());
   }
 
   private readSessionCookie(connection: ASGIConnection): string | null {
-    const value = connection.cookies[this.config.key];
+    const value = this.requestCookie(connection);
     if (value === undefined || !SESSION_ID_PATTERN.test(value)) return null;
 
     return value;
+  }
+
+  /** Returns the request's session cookie, reading own keys only. */
+  private requestCookie(connection: ASGIConnection): string | undefined {
+    const cookies = connection.cookies;
+    return Object.hasOwn(cookies, this.config.key) ? cookies[this.config.key] : undefined;
   }
 
   private resolveStore(connection: ASGIConnection): Store {
@@ -281,19 +319,17 @@ export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessi
     return state;
   }
 
-  /** Runs one store call, turning its failure into a logged `StoreError`. */
+  /**
+   * Runs one store call, turning its failure into a `StoreError` naming the store and the
+   * operation. It is not logged here, because the caller that catches it (`App`, or the server
+   * for a raw ASGI app) logs it once.
+   */
   private async callStore<T>(store: Store, operation: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (cause) {
-      const name = describeStore(this.config.store, store);
-      const error = cause instanceof StoreError ? cause : new StoreError(name, operation, cause);
-
-      this.config.logger.error(
-        { error, store: name, operation },
-        `session store ${operation} failed, the request fails with a server error`,
-      );
-      throw error;
+      if (cause instanceof StoreError) throw cause;
+      throw new StoreError(describeStore(this.config.store, store), operation, cause);
     }
   }
 
@@ -355,12 +391,37 @@ function validateSessionIdBytes(value: number): number {
   return value;
 }
 
+const STORE_METHODS = ["get", "set", "delete", "exists"] as const;
+
 function validateStore(store: string | Store): string | Store {
   if (typeof store === "string" && store !== "") return store;
-  if (store !== null && typeof store === "object" && typeof store.get === "function") return store;
 
-  throw new ImproperlyConfiguredException(
-    `store must be a store name registered on the app or a Store instance, got ` +
-      `${typeof store === "string" ? '""' : String(store)}; use "sessions" or new MemoryStore()`,
-  );
+  if (store === null || typeof store !== "object") {
+    throw new ImproperlyConfiguredException(
+      `store must be a store name registered on the app or a Store instance, got ` +
+        `${typeof store === "string" ? '""' : String(store)}; use "sessions" or new MemoryStore()`,
+    );
+  }
+
+  const missing = STORE_METHODS.filter((method) => typeof store[method] !== "function");
+  if (missing.length > 0) {
+    throw new ImproperlyConfiguredException(
+      `store must be a Store with get, set, delete and exists functions, but it has no ` +
+        `${missing.join(", ")}; pass a Store such as new MemoryStore() or a subclass of Store`,
+    );
+  }
+
+  return store;
+}
+
+function validateRenewOnAccess(value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+    throw new ImproperlyConfiguredException(
+      `renewOnAccess must be true or false, got ${shown}; convert strings such as environment ` +
+        'variables first, for example value === "true"',
+    );
+  }
+
+  return value;
 }

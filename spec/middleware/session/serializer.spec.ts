@@ -83,6 +83,61 @@ describe("taggedJsonSerializer", () => {
     }
   });
 
+  it("loads __proto__ as an own key", () => {
+    const text = '{"__proto__":{"isAdmin":true},"prefs":{"__proto__":{"theme":"dark"}}}';
+
+    const loaded = taggedJsonSerializer.deserialize(text) as Record<string, unknown>;
+    const prefs = loaded.prefs as Record<string, unknown>;
+
+    expect(Object.getPrototypeOf(loaded)).to.equal(Object.prototype);
+    expect(Object.getPrototypeOf(prefs)).to.equal(Object.prototype);
+    expect(loaded.isAdmin).to.equal(undefined);
+    expect(prefs.theme).to.equal(undefined);
+    expect(Object.keys(loaded)).to.deep.equal(["__proto__", "prefs"]);
+    expect(Object.keys(prefs)).to.deep.equal(["__proto__"]);
+  });
+
+  it("writes __proto__ as an own key", () => {
+    const data = JSON.parse('{"prefs":{"__proto__":{"isAdmin":true}},"a":1}') as Record<
+      string,
+      unknown
+    >;
+
+    const text = taggedJsonSerializer.serialize(data);
+    const loaded = taggedJsonSerializer.deserialize(text) as Record<string, unknown>;
+
+    expect(text).to.equal('{"prefs":{"__proto__":{"isAdmin":true}},"a":1}');
+    expect(Object.keys(loaded.prefs as object)).to.deep.equal(["__proto__"]);
+  });
+
+  it("rejects a cycle naming its path", () => {
+    const data: Record<string, unknown> = { user: { roles: [{}] } };
+    (
+      (data.user as { roles: Array<Record<string, unknown>> }).roles[0] as { owner?: unknown }
+    ).owner = data;
+
+    expect(() => taggedJsonSerializer.serialize(data))
+      .to.throw(TypeError)
+      .with.property("message")
+      .that.matches(/cycle at user\.roles\[0\]\.owner/);
+  });
+
+  it("rejects a cycle through a Map", () => {
+    const map = new Map<string, unknown>();
+    map.set("self", map);
+
+    expect(() => taggedJsonSerializer.serialize({ map }))
+      .to.throw(TypeError)
+      .with.property("message")
+      .that.matches(/cycle at map\[0\]/);
+  });
+
+  it("writes shared objects twice", () => {
+    const shared = { n: 1 };
+
+    expect(roundTrip({ a: shared, b: [shared] })).to.deep.equal({ a: { n: 1 }, b: [{ n: 1 }] });
+  });
+
   it("keeps malformed tags as objects", () => {
     const text = '{"a":{" n":"12x"},"b":{" m":3},"c":{" b":4}}';
 
