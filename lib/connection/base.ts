@@ -4,6 +4,7 @@ import { ClientDisconnectedError, ImproperlyConfiguredException } from "../excep
 import type {
   Address,
   ConnectionScope,
+  Headers,
   Receive,
   RouteHandlerInfo,
   Send,
@@ -34,6 +35,26 @@ function parseUrl(scheme: string, authority: string | null, rest: string): URL |
   } catch {
     return null;
   }
+}
+
+/**
+ * Returns the `cookie` header fields decoded as UTF-8: one string for the usual single field,
+ * a list for several, and an empty string for none.
+ */
+function readCookieFields(headers: Headers): string | string[] {
+  let first: string | null = null;
+  let fields: string[] | null = null;
+
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i];
+    if (header[0] !== "cookie") continue;
+
+    const value = latin1ToUtf8(header[1]);
+    if (first === null) first = value;
+    else (fields ??= [first]).push(value);
+  }
+
+  return fields ?? first ?? "";
 }
 
 const emptyReceive: Receive = () => Promise.reject(new ClientDisconnectedError("no receive"));
@@ -68,11 +89,7 @@ export class ASGIConnection<S extends ConnectionScope = ConnectionScope> {
   get cookies(): Readonly<Record<string, string>> {
     const state = getConnectionState(this.scope);
 
-    if (state.cookies === undefined) {
-      const fields = this.headers.getAll("cookie").map(latin1ToUtf8);
-      state.cookies = parseCookieHeader(fields);
-    }
-
+    state.cookies ??= parseCookieHeader(readCookieFields(this.scope.headers));
     return state.cookies;
   }
 

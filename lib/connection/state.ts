@@ -8,6 +8,8 @@ import type { Scope } from "../types/asgi";
 export interface ConnectionState {
   /** Parsed `cookie` header, cached on first read. */
   cookies?: Readonly<Record<string, string>>;
+  /** What the client-side session backend read from the request's cookies. */
+  sessionCookies?: SessionCookieRead;
   /**
    * The request body read in full by `Request.body()`, so that middleware and the handler can
    * each read it. A body read with `Request.stream()` is not kept.
@@ -19,13 +21,35 @@ export interface ConnectionState {
   sessionId: string | null;
   /**
    * Serialized session as loaded, so the backend can tell whether the app changed it; null
-   * when the request carried no session.
+   * when the request carried no session, undefined until the session middleware or the
+   * backend records it.
    */
-  loadedSession: Buffer | null;
+  loadedSession?: Buffer | null;
   /** Set by `regenerateSession()`: the next write must move the data to a fresh id. */
   regenerateSession: boolean;
   /** Set by the backend when the stored session must be written even if unchanged. */
   forceSessionWrite: boolean;
+}
+
+/** A session cookie value as authenticated, with its plaintext, expiry and secret index. */
+export interface OpenedSessionCookie {
+  value: string;
+  plaintext: Buffer;
+  expiresAt: number;
+  keyIndex: number;
+}
+
+/**
+ * The client-side backend's reading of the request's cookies, kept from loading the session
+ * to storing it.
+ */
+export interface SessionCookieRead {
+  /** The backend that made the reading. */
+  owner: object;
+  /** The request's cookies that belong to the session, in chunk order. */
+  names: readonly string[];
+  /** The session as decrypted in this request; null when it was known already, or absent. */
+  opened: OpenedSessionCookie | null;
 }
 
 const CONNECTION_STATE = Symbol.for("uws-asgi-sessions.connection-state");
@@ -38,9 +62,14 @@ export function getConnectionState(scope: Scope): ConnectionState {
   let state = holder[CONNECTION_STATE];
 
   if (state === undefined) {
+    // Every field is present from the start, so all states share one object shape.
     state = {
+      cookies: undefined,
+      sessionCookies: undefined,
+      body: undefined,
+      bodyConsumed: undefined,
       sessionId: null,
-      loadedSession: null,
+      loadedSession: undefined,
       regenerateSession: false,
       forceSessionWrite: false,
     };

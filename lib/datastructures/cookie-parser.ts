@@ -18,8 +18,10 @@ import { parse } from "cookie";
  */
 export function parseCookieHeader(header: string | readonly string[]): Record<string, string> {
   const joined = typeof header === "string" ? header : header.join("; ");
-  const parsed = parse(joined, { decode: decodeCookieValue });
   const cookies: Record<string, string> = Object.create(null);
+  if (joined === "") return cookies;
+
+  const parsed = parse(joined, PARSE_OPTIONS);
 
   for (const name in parsed) {
     const value = parsed[name];
@@ -36,6 +38,8 @@ export function parseCookieHeader(header: string | readonly string[]): Record<st
  * characters inside a quoted value as `\"`, `\\` or a three-digit octal code point.
  */
 const BACKSLASH_ESCAPE = /\\(?:([0-3][0-7]{2})|(.))/g;
+
+const PARSE_OPTIONS = { decode: decodeCookieValue };
 
 function decodeCookieValue(raw: string): string {
   const quoted =

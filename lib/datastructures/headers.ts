@@ -45,11 +45,11 @@ export class RequestHeaders implements Iterable<[string, string]> {
 
 /** Decodes a latin-1 byte string as UTF-8, leaving pure-ASCII strings as they are. */
 export function latin1ToUtf8(value: string): string {
-  for (let i = 0; i < value.length; i++) {
-    if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, "latin1").toString("utf8");
-  }
+  // Only ASCII characters take one UTF-8 byte each, so equal lengths mean pure ASCII. The
+  // native count is several times faster than a JavaScript loop on multi-kilobyte cookies.
+  if (Buffer.byteLength(value, "utf8") === value.length) return value;
 
-  return value;
+  return Buffer.from(value, "latin1").toString("utf8");
 }
 
 /** A message or scope that carries an ASGI header list, which may still be missing. */

@@ -159,7 +159,7 @@ export abstract class BaseSessionBackend<Config extends AnyBackendConfig = AnyBa
    * @throws Error when the bytes do not decode to a plain object.
    */
   deserializeData(data: Uint8Array | string): SessionData {
-    const text = typeof data === "string" ? data : Buffer.from(data).toString("utf8");
+    const text = typeof data === "string" ? data : bytesToText(data);
     const value = this.config.serializer.deserialize(text);
 
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -171,16 +171,25 @@ export abstract class BaseSessionBackend<Config extends AnyBackendConfig = AnyBa
 
   /**
    * Returns true when `session` differs from what was loaded for this connection, or when a
-   * write was requested regardless (regeneration, or a backend forcing a renewal).
+   * write was requested regardless (regeneration, or a backend forcing a renewal). A caller
+   * that has serialized `session` already passes the bytes as `serialized`, so they are not
+   * computed twice.
    */
-  sessionChanged(session: SessionData | null, connection: ASGIConnection): boolean {
+  sessionChanged(
+    session: SessionData | null,
+    connection: ASGIConnection,
+    serialized?: Buffer,
+  ): boolean {
     const state = getConnectionState(connection.scope);
     if (state.regenerateSession || state.forceSessionWrite) return true;
 
-    const current = isEmptySession(session) ? null : this.serializeData(session!);
-    if (current === null || state.loadedSession === null) return current !== state.loadedSession;
+    const loaded = state.loadedSession ?? null;
+    const current = isEmptySession(session)
+      ? null
+      : (serialized ?? this.serializeData(session!, connection.scope));
+    if (current === null || loaded === null) return current !== loaded;
 
-    return !current.equals(state.loadedSession);
+    return !current.equals(loaded);
   }
 
   /** Returns the id of the session in storage, or null when the concept does not apply. */
@@ -243,9 +252,16 @@ export class SessionMiddleware<
     const connection = new ASGIConnection(connectionScope, receive, send);
     const state = getConnectionState(connectionScope);
 
+    // Cleared first, so a session middleware nested on the same scope takes its own snapshot.
+    state.loadedSession = undefined;
     const session = await this.backend.loadFromConnection(connection);
     connectionScope.session = session;
-    state.loadedSession = isEmptySession(session) ? null : this.backend.serializeData(session);
+
+    // A backend may record the bytes it loaded (the client-side one records the decrypted
+    // plaintext), which spares serializing the session once more here.
+    if (state.loadedSession === undefined) {
+      state.loadedSession = isEmptySession(session) ? null : this.backend.serializeData(session);
+    }
     state.sessionId = this.backend.getSessionId(connection);
 
     await this.app(scope, receive, this.createSendWrapper(connection));
@@ -258,16 +274,25 @@ export class SessionMiddleware<
    */
   createSendWrapper(connection: ASGIConnection): Send {
     const send = connection.send;
+    const backend = this.backend;
 
     return async (message) => {
       if (!isSessionCarrier(message)) return send(message);
 
       const headers = message.headers === undefined ? [] : [...message.headers];
       const carrier = { ...message, headers };
-      await this.backend.storeInMessage(connection.scope.session ?? null, carrier, connection);
-      await send(carrier);
+      await backend.storeInMessage(connection.scope.session ?? null, carrier, connection);
+      return send(carrier);
     };
   }
+}
+
+/** Decodes UTF-8 bytes without copying them first. */
+function bytesToText(data: Uint8Array): string {
+  const bytes = Buffer.isBuffer(data)
+    ? data
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return bytes.toString("utf8");
 }
 
 function validateKey(key: string): string {

@@ -8,7 +8,11 @@ import {
 } from "node:crypto";
 
 import type { ASGIConnection, SessionData } from "../../connection/base";
-import { getConnectionState } from "../../connection/state";
+import {
+  getConnectionState,
+  type OpenedSessionCookie,
+  type SessionCookieRead,
+} from "../../connection/state";
 import { ImproperlyConfiguredException, SessionTooLargeError } from "../../exceptions";
 import type { Scope } from "../../types/asgi";
 import {
@@ -69,8 +73,11 @@ const MIN_DECODED_LENGTH = NONCE_SIZE + TAG_SIZE + MARKER_BYTES.length + 16;
 /** A chunk cookie's number: canonical decimal, so `key-01` is not taken for `key-1`. */
 const CHUNK_NUMBER = /^(?:0|[1-9][0-9]{0,3})$/;
 
-/** The associated data exactly as this backend and Litestar write it, read without JSON.parse. */
-const WRITTEN_AAD = /^\{"expires_at":(\d{1,15})\}$/;
+/** The start of the associated data as this backend and Litestar write it. */
+const AAD_PREFIX = Buffer.from('{"expires_at":', "latin1");
+
+/** Options of every AES-GCM cipher: Litestar's 16-byte tag. */
+const GCM_OPTIONS = { authTagLength: TAG_SIZE };
 
 const ALGORITHMS: Record<number, CipherGCMTypes> = {
   16: "aes-128-gcm",
@@ -119,11 +126,106 @@ export class CookieBackendConfig extends BaseBackendConfig<ClientSideSessionBack
 
 /** A decrypted cookie, or the reason it was rejected. */
 type OpenResult =
-  | { ok: true; data: SessionData; expiresAt: number; keyIndex: number }
+  | { ok: true; data: SessionData; opened: OpenedCookie; known: boolean }
   | { ok: false; reason: string };
 
+/** An authenticated cookie without its value: the plaintext, expiry and secret index. */
+type OpenedCookie = Omit<OpenedSessionCookie, "value">;
+
+/** Maximum number of entries in an `OpenedCookieCache`. */
+const OPENED_CACHE_ENTRIES = 1024;
+
+/** Maximum total size of an `OpenedCookieCache`: value characters plus plaintext bytes. */
+const OPENED_CACHE_SIZE = 4 * 1024 * 1024;
+
+/** Largest entry an `OpenedCookieCache` keeps, 64 KiB: about nine full chunks and plaintext. */
+const OPENED_CACHE_ENTRY_SIZE = OPENED_CACHE_SIZE / 64;
+
+/**
+ * Cookie values that this backend authenticated in a request that left the session unchanged,
+ * with their plaintext. A client sends the same value until the session changes, so repeated
+ * reads skip base64 decoding and AES-GCM. Values of changed sessions are not kept, because
+ * clients do not send them again. A lookup matches only a value equal, character for
+ * character, to an authenticated one, and the expiry is still checked on every request. The
+ * oldest entries are dropped first.
+ *
+ * NOTE: the limits above are estimates, not tuned on production traffic.
+ */
+class OpenedCookieCache {
+  /** Entries by the start of their value, which is the encoded random nonce. */
+  private readonly entries = new Map<string, CachedCookie>();
+  /** Keys in the order they were added, as a ring; `next` is the slot of the oldest. */
+  private readonly order: Array<string | undefined> = new Array(OPENED_CACHE_ENTRIES).fill(
+    undefined,
+  );
+  private next = 0;
+  private size = 0;
+
+  get(encoded: string): OpenedCookie | undefined {
+    const entry = this.entries.get(cacheKey(encoded));
+    return entry !== undefined && entry.value === encoded ? entry : undefined;
+  }
+
+  remember(encoded: string, opened: OpenedCookie): void {
+    const key = cacheKey(encoded);
+    const size = encoded.length + opened.plaintext.length;
+    if (size > OPENED_CACHE_ENTRY_SIZE || this.entries.has(key)) return;
+
+    const slot = this.next;
+    this.evict(slot);
+    for (let i = 1; i < OPENED_CACHE_ENTRIES && this.size + size > OPENED_CACHE_SIZE; i++) {
+      this.evict((slot + i) % OPENED_CACHE_ENTRIES);
+    }
+
+    // Copies with their own memory, because the value may be a slice of the whole cookie
+    // header, and the plaintext a slice of a larger buffer.
+    const value = Buffer.from(encoded, "utf16le").toString("utf16le");
+    const plaintext = ownMemory(opened.plaintext);
+    const { expiresAt, keyIndex } = opened;
+    this.entries.set(key, { value, plaintext, expiresAt, keyIndex, size });
+    this.order[slot] = key;
+    this.next = (slot + 1) % OPENED_CACHE_ENTRIES;
+    this.size += size;
+  }
+
+  private evict(slot: number): void {
+    const key = this.order[slot];
+    if (key === undefined) return;
+
+    this.size -= this.entries.get(key)!.size;
+    this.entries.delete(key);
+    this.order[slot] = undefined;
+  }
+}
+
+type CachedCookie = OpenedSessionCookie & { size: number };
+
+/** Number of base64 characters that encode the nonce at the start of a cookie value. */
+const CACHE_KEY_LENGTH = (NONCE_SIZE / 3) * 4;
+
+/**
+ * Returns the part of a cookie value that encodes its random nonce. Entries are found by it
+ * and then compared in full, because hashing a value of several kilobytes on every lookup
+ * costs about as much as decrypting it.
+ */
+function cacheKey(encoded: string): string {
+  return encoded.slice(0, CACHE_KEY_LENGTH);
+}
+
+/**
+ * Returns `bytes`, or a copy when they are a slice of a larger allocation, such as Node's
+ * shared 8 KB pool, which a kept slice would keep alive in full.
+ */
+function ownMemory(bytes: Buffer): Buffer {
+  if (bytes.byteLength === bytes.buffer.byteLength) return bytes;
+
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
+
 /** Session cookies found in a request, or the reason they cannot form a session. */
-type CookieLayout = { ok: true; values: string[] } | { ok: false; reason: string };
+type CookieLayout = { ok: true; value: string } | { ok: false; reason: string };
 
 /**
  * Litestar's `ClientSideSessionBackend`. A session is JSON, encrypted with AES-GCM under a
@@ -141,6 +243,7 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
   private readonly clearCookies: ReadonlyMap<string, string>;
   private readonly noncePool = Buffer.allocUnsafe(NONCE_POOL_SIZE);
   private nonceOffset = NONCE_POOL_SIZE;
+  private readonly openedCookies = new OpenedCookieCache();
 
   constructor(config: CookieBackendConfig) {
     super(config);
@@ -166,10 +269,11 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
 
   /**
    * Serializes and encrypts `data` and splits the base64 text into cookie values. A single
-   * value goes in the cookie `key`; several go in `key-0`, `key-1`, ...
+   * value goes in the cookie `key`; several go in `key-0`, `key-1`, ... A caller that has
+   * serialized `data` already passes the bytes as `plaintext`.
    */
-  dumpData(data: SessionData, scope?: Scope): string[] {
-    const plaintext = this.serializeData(data, scope);
+  dumpData(data: SessionData, scope?: Scope, plaintext?: Buffer): string[] {
+    plaintext ??= this.serializeData(data, scope);
     const expiresAt = Math.round(Date.now() / 1000) + this.config.maxAge;
     const encoded = this.seal(plaintext, expiresAt).toString("base64");
 
@@ -197,18 +301,7 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
    * in canonical decimal, ordered by N.
    */
   getCookieKeys(connection: ASGIConnection): string[] {
-    const cookies = connection.cookies;
-    const numbered: Array<[number, string]> = [];
-
-    for (const name in cookies) {
-      if (!Object.hasOwn(cookies, name)) continue;
-
-      const number = this.chunkNumber(name);
-      if (number !== null) numbered.push([number, name]);
-    }
-
-    if (numbered.length > 1) numbered.sort((a, b) => a[0] - b[0]);
-    return numbered.map(([, name]) => name);
+    return [...this.readCookies(connection).names];
   }
 
   getSessionId(_connection: ASGIConnection): null {
@@ -221,20 +314,27 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
    * secret, is marked to be written again.
    */
   async loadFromConnection(connection: ASGIConnection): Promise<SessionData> {
-    const names = this.getCookieKeys(connection);
+    const read = this.readCookies(connection);
+    const names = read.names;
     if (names.length === 0) return {};
 
     const layout = this.collectValues(names, connection.cookies);
     if (!layout.ok) return this.rejectCookies(names, layout.reason);
 
-    const opened = this.open(layout.values.join(""));
+    const opened = this.open(layout.value);
     if (!opened.ok) return this.rejectCookies(names, opened.reason);
 
-    const secondsLeft = opened.expiresAt - Date.now() / 1000;
-    if (opened.keyIndex > 0 || secondsLeft < this.config.maxAge / 2) {
-      getConnectionState(connection.scope).forceSessionWrite = true;
-    }
+    const { plaintext, expiresAt, keyIndex } = opened.opened;
+    const state = getConnectionState(connection.scope);
+    const secondsLeft = expiresAt - Date.now() / 1000;
+    if (keyIndex > 0 || secondsLeft < this.config.maxAge / 2) state.forceSessionWrite = true;
 
+    if (!opened.known) read.opened = { value: layout.value, ...opened.opened };
+
+    // The decrypted bytes are the loaded snapshot, so the middleware need not serialize the
+    // session again. JSON in another form (Litestar writes 1.0 where JSON.stringify writes 1)
+    // then counts as changed once, and the cookie is rewritten in our form.
+    state.loadedSession = isEmptySession(opened.data) ? null : plaintext;
     return opened.data;
   }
 
@@ -250,16 +350,22 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
     message: SessionCarrierMessage,
     connection: ASGIConnection,
   ): Promise<void> {
-    const requestNames = this.getCookieKeys(connection);
+    const read = this.readCookies(connection);
+    const requestNames = read.names;
 
     if (isEmptySession(session)) {
       if (requestNames.length > 0) this.addClearCookies(message, requestNames, null);
       return;
     }
 
-    if (!this.sessionChanged(session, connection)) return;
+    const plaintext = this.serializeData(session!, connection.scope);
+    if (!this.sessionChanged(session, connection, plaintext)) {
+      // The client keeps sending this value while the session stays as it is.
+      if (read.opened !== null) this.openedCookies.remember(read.opened.value, read.opened);
+      return;
+    }
 
-    const chunks = this.dumpData(session!, connection.scope);
+    const chunks = this.dumpData(session!, connection.scope, plaintext);
     this.assertChunkCount(chunks);
 
     const headers = (message.headers ??= []);
@@ -275,17 +381,27 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
 
   /** Encrypts `plaintext` and returns nonce + ciphertext + tag + marker + associated data. */
   private seal(plaintext: Buffer, expiresAt: number): Buffer {
-    const associatedData = Buffer.from(`{"expires_at":${expiresAt}}`, "latin1");
+    const associatedText = `{"expires_at":${expiresAt}}`;
+    const tagStart = NONCE_SIZE + plaintext.length;
+    const associatedStart = tagStart + TAG_SIZE + MARKER_BYTES.length;
+    const sealed = Buffer.allocUnsafe(associatedStart + associatedText.length);
+
+    // Laid out in place: the nonce, then the ciphertext, tag, marker and associated data.
     const nonce = this.nextNonce();
-    const cipher = createCipheriv(this.algorithm, this.config.secretKeys[0], nonce, {
-      authTagLength: TAG_SIZE,
-    });
+    nonce.copy(sealed, 0);
+    MARKER_BYTES.copy(sealed, tagStart + TAG_SIZE);
+    sealed.write(associatedText, associatedStart, "latin1");
+    const associatedData = sealed.subarray(associatedStart);
+
+    const cipher = createCipheriv(this.algorithm, this.config.secretKeys[0], nonce, GCM_OPTIONS);
     cipher.setAAD(associatedData);
 
-    const ciphertext = cipher.update(plaintext);
+    // GCM is a stream mode: the ciphertext is as long as the plaintext, all from `update`.
+    cipher.update(plaintext).copy(sealed, NONCE_SIZE);
     cipher.final();
+    cipher.getAuthTag().copy(sealed, tagStart);
 
-    return Buffer.concat([nonce, ciphertext, cipher.getAuthTag(), MARKER_BYTES, associatedData]);
+    return sealed;
   }
 
   /**
@@ -293,6 +409,9 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
    * authenticates it: the expiry and the key choice are read only from authenticated bytes.
    */
   private open(encoded: string): OpenResult {
+    const known = this.openedCookies.get(encoded);
+    if (known !== undefined) return this.readAuthenticated(known, true);
+
     if (encoded.length > MAX_CHUNKS_LIMIT * CHUNK_SIZE) {
       return { ok: false, reason: `the cookie is larger than ${MAX_CHUNKS_LIMIT} chunks` };
     }
@@ -315,7 +434,13 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
       return { ok: false, reason: "the cookie failed authentication" };
     }
 
-    return this.readAuthenticated(decrypted.plaintext, associatedData, decrypted.keyIndex);
+    const expiresAt = readExpiresAt(associatedData);
+    if (expiresAt === null) {
+      return { ok: false, reason: "the associated data has no numeric expires_at" };
+    }
+
+    const opened = { plaintext: decrypted.plaintext, expiresAt, keyIndex: decrypted.keyIndex };
+    return this.readAuthenticated(opened, false);
   }
 
   /** Tries every secret in order; returns the plaintext and the index of the secret used. */
@@ -334,7 +459,7 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
       const algorithm = ALGORITHMS[key.symmetricKeySize!];
 
       try {
-        const decipher = createDecipheriv(algorithm, key, nonce, { authTagLength: TAG_SIZE });
+        const decipher = createDecipheriv(algorithm, key, nonce, GCM_OPTIONS);
         decipher.setAAD(associatedData);
         decipher.setAuthTag(tag);
 
@@ -350,22 +475,13 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
   }
 
   /** Checks the authenticated expiry and deserializes the plaintext. */
-  private readAuthenticated(
-    plaintext: Buffer,
-    associatedData: Buffer,
-    keyIndex: number,
-  ): OpenResult {
-    const expiresAt = readExpiresAt(associatedData);
-    if (expiresAt === null) {
-      return { ok: false, reason: "the associated data has no numeric expires_at" };
-    }
-
-    if (expiresAt <= Math.round(Date.now() / 1000)) {
+  private readAuthenticated(opened: OpenedCookie, known: boolean): OpenResult {
+    if (opened.expiresAt <= Math.round(Date.now() / 1000)) {
       return { ok: false, reason: "the session has expired" };
     }
 
     try {
-      return { ok: true, data: this.deserializeData(plaintext), expiresAt, keyIndex };
+      return { ok: true, data: this.deserializeData(opened.plaintext), opened, known };
     } catch {
       return { ok: false, reason: "the session data does not deserialize to an object" };
     }
@@ -381,30 +497,83 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
   }
 
   /**
-   * Returns the cookie values in order when they form one session: the single cookie `key`,
-   * or `key-0` to `key-(n-1)` with none missing and no `key` beside them.
+   * Returns what this backend read from the request's cookies, starting with the session
+   * cookie names as `getCookieKeys` describes them. Request cookies never change, so the names
+   * are found once per connection, for load and store.
    */
-  private collectValues(names: string[], cookies: Readonly<Record<string, string>>): CookieLayout {
+  private readCookies(connection: ASGIConnection): SessionCookieRead {
+    const state = getConnectionState(connection.scope);
+    const cached = state.sessionCookies;
+    if (cached !== undefined && cached.owner === this) return cached;
+
+    const cookies = connection.cookies;
+    if (!this.mayHaveChunks(connection)) {
+      const names = cookies[this.config.key] === undefined ? [] : [this.config.key];
+      const read = { owner: this, names, opened: null };
+      state.sessionCookies = read;
+      return read;
+    }
+
+    const numbered: Array<[number, string]> = [];
+
+    for (const name in cookies) {
+      if (!Object.hasOwn(cookies, name)) continue;
+
+      const number = this.chunkNumber(name);
+      if (number !== null) numbered.push([number, name]);
+    }
+
+    if (numbered.length > 1) numbered.sort((a, b) => a[0] - b[0]);
+    const read = { owner: this, names: numbered.map(([, name]) => name), opened: null };
+    state.sessionCookies = read;
+    return read;
+  }
+
+  /**
+   * Returns false when no `cookie` header field contains `key-`, so the request has no chunk
+   * cookies. Cookie names are not decoded, so a chunk name appears literally in its field.
+   */
+  private mayHaveChunks(connection: ASGIConnection): boolean {
+    const headers = connection.scope.headers;
+
+    for (let i = 0; i < headers.length; i++) {
+      const header = headers[i];
+      if (header[0] === "cookie" && header[1].includes(this.chunkPrefix)) return true;
+    }
+
+    return false;
+  }
+
+  /**
+   * Returns the joined cookie value when the cookies form one session: the single cookie
+   * `key`, or `key-0` to `key-(n-1)` with none missing and no `key` beside them.
+   */
+  private collectValues(
+    names: readonly string[],
+    cookies: Readonly<Record<string, string>>,
+  ): CookieLayout {
     if (names.length > MAX_CHUNKS_LIMIT) {
       return { ok: false, reason: `the request has more than ${MAX_CHUNKS_LIMIT} session cookies` };
     }
 
     if (names.length === 1 && names[0] === this.config.key) {
-      return { ok: true, values: [cookies[names[0]]] };
+      return { ok: true, value: cookies[names[0]] };
     }
 
+    let value = "";
     for (let i = 0; i < names.length; i++) {
       if (names[i] !== `${this.chunkPrefix}${i}`) {
         return { ok: false, reason: "the session cookies are incomplete or mixed" };
       }
+      value += cookies[names[i]];
     }
 
-    return { ok: true, values: names.map((name) => cookies[name]) };
+    return { ok: true, value };
   }
 
-  private rejectCookies(names: string[], reason: string): SessionData {
+  private rejectCookies(names: readonly string[], reason: string): SessionData {
     this.config.logger.debug(
-      { key: this.config.key, cookies: names, reason },
+      { key: this.config.key, cookies: [...names], reason },
       `session cookie rejected because ${reason}, starting an empty session`,
     );
     return {};
@@ -433,7 +602,7 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
   /** Adds clearing cookies for request cookies that the response does not set. */
   private addClearCookies(
     message: SessionCarrierMessage,
-    requestNames: string[],
+    requestNames: readonly string[],
     chunkCount: number | null,
   ): void {
     const headers = (message.headers ??= []);
@@ -478,9 +647,8 @@ export class ClientSideSessionBackend extends BaseSessionBackend<CookieBackendCo
 
 /** Reads `expires_at` from authenticated associated data; null when it is missing or bad. */
 function readExpiresAt(associatedData: Buffer): number | null {
-  const text = associatedData.toString("latin1");
-  const written = WRITTEN_AAD.exec(text);
-  if (written !== null) return Number(written[1]);
+  const written = readWrittenExpiresAt(associatedData);
+  if (written !== null) return written;
 
   let parsed: unknown;
 
@@ -494,6 +662,28 @@ function readExpiresAt(associatedData: Buffer): number | null {
 
   const expiresAt = (parsed as { expires_at?: unknown }).expires_at;
   return typeof expiresAt === "number" && Number.isFinite(expiresAt) ? expiresAt : null;
+}
+
+/**
+ * Reads `expires_at` from associated data in exactly the form this backend and Litestar write,
+ * `{"expires_at":<1 to 15 digits>}`, straight from the bytes; null for any other form.
+ */
+function readWrittenExpiresAt(associatedData: Buffer): number | null {
+  const digitsEnd = associatedData.length - 1;
+  const digitCount = digitsEnd - AAD_PREFIX.length;
+  if (digitCount < 1 || digitCount > 15 || associatedData[digitsEnd] !== 0x7d) return null;
+  if (associatedData.compare(AAD_PREFIX, 0, AAD_PREFIX.length, 0, AAD_PREFIX.length) !== 0) {
+    return null;
+  }
+
+  let value = 0;
+  for (let i = AAD_PREFIX.length; i < digitsEnd; i++) {
+    const digit = associatedData[i] - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+
+  return value;
 }
 
 /**

@@ -192,6 +192,13 @@ export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessi
     }
 
     this.connectionState(connection).loadedId = sessionId;
+
+    // The stored bytes are the loaded snapshot, so the middleware need not serialize the
+    // session again. Data stored in another JSON form (by Litestar, say) then counts as changed
+    // once and is rewritten in ours.
+    getConnectionState(connection.scope).loadedSession = isEmptySession(session)
+      ? null
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return session;
   }
 
@@ -227,7 +234,8 @@ export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessi
     // clearSession() resets the shared id, so data set after clearing gets a fresh id too.
     const keepId = loadedId !== null && !shared.regenerateSession && shared.sessionId === loadedId;
 
-    if (keepId && !this.sessionChanged(session, connection)) {
+    const serialized = this.serializeData(session, connection.scope);
+    if (keepId && !this.sessionChanged(session, connection, serialized)) {
       if (this.config.renewOnAccess) appendSetCookie(message, this.sessionCookie(loadedId));
       return;
     }
@@ -239,7 +247,7 @@ export class ServerSideSessionBackend extends BaseSessionBackend<ServerSideSessi
     }
 
     const sessionId = keepId ? loadedId : this.generateSessionId();
-    await this.set(sessionId, this.serializeData(session, connection.scope), store);
+    await this.set(sessionId, serialized, store);
     // The old entry goes only after the new one is written, so a failure loses no data.
     if (loadedId !== null && loadedId !== sessionId) await this.delete(loadedId, store);
 

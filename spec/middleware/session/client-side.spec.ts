@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes } from "node:crypto";
+import cryptoModule, { createCipheriv, randomBytes } from "node:crypto";
 import { inspect } from "node:util";
 
 import { expect } from "chai";
@@ -19,12 +19,14 @@ import {
 import {
   applySetCookies,
   connectionWithCookies,
+  type InProcessResult,
   makeHttpScope,
   parseSetCookie,
   readAsLitestar,
   recordingLogger,
   requestInProcess,
 } from "./helpers";
+import type { HTTPScope } from "../../../lib/types/asgi";
 import { runSessionMiddlewareSuite } from "./suite";
 
 const SECRET = Buffer.from(
@@ -309,6 +311,132 @@ describe("ClientSideSessionBackend format", () => {
       "SameSite=lax",
       "Secure",
     ]);
+  });
+});
+
+/** Sends one request with `cookies` through `config`'s middleware, counting decryptions. */
+async function countedRequest(
+  config: CookieBackendConfig,
+  cookies: Record<string, string>,
+  handler?: (scope: HTTPScope) => void,
+): Promise<{ result: InProcessResult; deciphers: number }> {
+  // The backend calls `createDecipheriv` through the module object, so replacing it counts.
+  const real = cryptoModule.createDecipheriv;
+  let deciphers = 0;
+
+  cryptoModule.createDecipheriv = ((...args: Parameters<typeof real>) => {
+    deciphers += 1;
+    return real(...args);
+  }) as typeof real;
+
+  try {
+    const result = await requestInProcess(wrapped(config), cookies, handler);
+    return { result, deciphers };
+  } finally {
+    cryptoModule.createDecipheriv = real;
+  }
+}
+
+/** Runs `action` with `Date.now` moved `seconds` ahead. */
+async function later<T>(seconds: number, action: () => Promise<T>): Promise<T> {
+  const realNow = Date.now;
+  Date.now = () => realNow() + seconds * 1000;
+
+  try {
+    return await action();
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+describe("ClientSideSessionBackend known cookies", () => {
+  it("decrypts an unchanged session once", async () => {
+    const config = makeConfig();
+    const cookies = { session: sealCookie(SECRET, '{"a":1}', expiresIn(10_000_000)) };
+
+    const first = await countedRequest(config, cookies);
+    const second = await countedRequest(config, cookies);
+
+    expect(first.deciphers).to.equal(1);
+    expect(second.deciphers).to.equal(0);
+    expect(second.result.session).to.deep.equal({ a: 1 });
+    expect(second.result.setCookies).to.deep.equal([]);
+  });
+
+  it("decrypts a changed session again", async () => {
+    const config = makeConfig();
+    const cookies = { session: sealCookie(SECRET, '{"a":1}', expiresIn(10_000_000)) };
+    const change = (scope: HTTPScope) => {
+      scope.session!.a = 2;
+    };
+
+    await countedRequest(config, cookies, change);
+    const second = await countedRequest(config, cookies, change);
+
+    expect(second.deciphers).to.equal(1);
+    expect(second.result.setCookies).to.have.length(1);
+  });
+
+  it("gives each request its own object", async () => {
+    const config = makeConfig();
+    const cookies = { session: sealCookie(SECRET, '{"list":[1]}', expiresIn(10_000_000)) };
+
+    await countedRequest(config, cookies);
+    await countedRequest(config, cookies, (scope) => {
+      (scope.session!.list as number[]).push(2);
+    });
+    const third = await countedRequest(config, cookies);
+
+    expect(third.result.session).to.deep.equal({ list: [1] });
+  });
+
+  it("still expires a known cookie", async () => {
+    const config = makeConfig({ maxAge: 60 });
+    const cookies = { session: sealCookie(SECRET, '{"a":1}', expiresIn(59)) };
+    await countedRequest(config, cookies);
+
+    const expired = await later(61, () => countedRequest(config, cookies));
+
+    expect(expired.result.session).to.deep.equal({});
+    expect(expired.result.setCookies).to.have.length(1);
+  });
+
+  it("rejects an altered known cookie", async () => {
+    const config = makeConfig();
+    const value = sealCookie(SECRET, '{"a":1}', expiresIn(10_000_000));
+    await countedRequest(config, { session: value });
+
+    const altered = `${value.slice(0, 20)}${value[20] === "A" ? "B" : "A"}${value.slice(21)}`;
+    const result = await countedRequest(config, { session: altered });
+
+    expect(result.result.session).to.deep.equal({});
+  });
+
+  it("keeps the key rotation rewrite", async () => {
+    const config = makeConfig({ secret: [SECRET, OTHER_SECRET] });
+    const cookies = { session: sealCookie(OTHER_SECRET, '{"user":"u1"}', expiresIn(600)) };
+
+    for (let i = 0; i < 2; i++) {
+      const { result } = await countedRequest(config, cookies);
+      expect(result.session).to.deep.equal({ user: "u1" });
+      expect(result.setCookies).to.have.length(1);
+    }
+  });
+
+  it("forgets the oldest cookies", async () => {
+    const config = makeConfig();
+    const first = { session: sealCookie(SECRET, '{"i":-1}', expiresIn(10_000_000)) };
+    await countedRequest(config, first);
+
+    for (let i = 0; i < 1024; i++) {
+      await countedRequest(config, {
+        session: sealCookie(SECRET, `{"i":${i}}`, expiresIn(10_000_000)),
+      });
+    }
+    const again = await countedRequest(config, first);
+
+    expect(again.deciphers).to.equal(1);
+    expect(again.result.session).to.deep.equal({ i: -1 });
   });
 });
 

@@ -472,6 +472,23 @@ for (const transport of [inProcess, realServer]) {
       expect(store.calls.set).to.have.length(1);
     });
 
+    it("rewrites other JSON form once", async () => {
+      const store = new SpyStore();
+      const browser = (await open(makeApp(makeConfig(store)))).browser();
+      const sessionId = "cd".repeat(32);
+      await store.set(sessionId, '{"user": "ada"}');
+      store.calls.set.length = 0;
+      browser.setSessionCookie(sessionId);
+
+      const first = await browser.get("/get");
+      const second = await browser.get("/get");
+
+      expect(sessionOf(first)).to.deep.equal({ user: "ada" });
+      expect(sessionOf(second)).to.deep.equal({ user: "ada" });
+      expect(store.calls.set).to.deep.equal([sessionId]);
+      expect(new TextDecoder().decode((await store.get(sessionId))!)).to.equal('{"user":"ada"}');
+    });
+
     it("slides expiry with renewOnAccess", async () => {
       let now = Date.UTC(2030, 0, 1);
       const store = new SpyStore({ now: () => now });
