@@ -60,8 +60,8 @@ export function createLogger(level: LogLevel = "info"): Logger {
 export const silentLogger: Logger = createLogger("silent");
 
 /**
- * The logger used when none is given: level from the `LOG_LEVEL` environment variable,
- * `info` by default.
+ * Creates the logger used when none is given, with the level from the `LOG_LEVEL` environment
+ * variable, `info` by default.
  */
 export function defaultLogger(): Logger {
   const requested = process.env.LOG_LEVEL as LogLevel | undefined;

@@ -51,7 +51,7 @@ interface BaseConnectionScope {
   [key: string]: unknown;
 }
 
-/** What middleware may read of the matched route handler. */
+/** The parts of the matched route handler that middleware may read. */
 export interface RouteHandlerInfo {
   /** Free-form options, as Litestar's `opt`; `excludeOptKey` is looked up here. */
   opt: Record<string, unknown>;
