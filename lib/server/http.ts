@@ -65,7 +65,10 @@ export class HTTPConnection implements TrackedConnection {
   private paused = false;
   /** The client left, or the server responded in the app's place. */
   private disconnected = false;
+  /** The first pending `receive()`; later concurrent calls queue in `laterReceivers`. */
   private receiveWaiter: ((message: HTTPReceiveMessage) => void) | null = null;
+  /** Created on the first concurrent `receive()`, so a single reader allocates nothing. */
+  private laterReceivers: Array<(message: HTTPReceiveMessage) => void> | null = null;
   /** `scope.client` once read or assigned. */
   private client: Address | null | undefined = undefined;
 
@@ -175,6 +178,9 @@ export class HTTPConnection implements TrackedConnection {
   }
 
   private receiveMessage(): Promise<HTTPReceiveMessage> {
+    // A waiting caller is first in line for the next message.
+    if (this.receiveWaiter !== null) return this.waitForMessage();
+
     return Promise.resolve(this.readyMessage() ?? this.waitForMessage());
   }
 
@@ -224,19 +230,25 @@ export class HTTPConnection implements TrackedConnection {
 
   private waitForMessage(): Promise<HTTPReceiveMessage> {
     return new Promise((resolve) => {
-      this.receiveWaiter = resolve;
+      if (this.receiveWaiter === null) {
+        this.receiveWaiter = resolve;
+        return;
+      }
+
+      (this.laterReceivers ??= []).push(resolve);
     });
   }
 
+  /** Hands ready messages to waiting `receive()` calls in the order they were made. */
   private wakeReceiver(): void {
-    const waiter = this.receiveWaiter;
-    if (waiter === null) return;
+    while (this.receiveWaiter !== null) {
+      const message = this.readyMessage();
+      if (message === null) return;
 
-    const message = this.readyMessage();
-    if (message === null) return;
-
-    this.receiveWaiter = null;
-    waiter(message);
+      const waiter = this.receiveWaiter;
+      this.receiveWaiter = this.laterReceivers?.shift() ?? null;
+      waiter(message);
+    }
   }
 
   private takeBody(): HTTPReceiveMessage {

@@ -96,6 +96,18 @@ export class Lifespan {
     this.logger.error({ reason: message }, "lifespan shutdown failed; the server stops anyway");
   }
 
+  /**
+   * Fails a startup that is still waiting for the app, so `startup()` rejects with `reason`.
+   * The app's lifespan call keeps running, and a later startup message raises ASGIProtocolError.
+   */
+  abandonStartup(reason: string): void {
+    if (this.phase !== PHASE_STARTING) return;
+
+    this.phase = PHASE_STOPPED;
+    this.logger.warn({ reason }, "lifespan startup abandoned; the server will not listen");
+    this.finish({ ok: false, message: reason });
+  }
+
   private async run(): Promise<void> {
     const scope: LifespanScope = {
       type: "lifespan",

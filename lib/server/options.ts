@@ -20,8 +20,8 @@ export interface TLSOptions {
 /** WebSocket limits, passed to uWebSockets.js. */
 export interface WebSocketOptions {
   /**
-   * Maximum size of one incoming message in bytes; a larger one closes the socket.
-   * Default 1 MiB.
+   * Maximum size of one incoming message in bytes, from 1 to 2^32 - 1; a larger message
+   * closes the socket. Default 1 MiB.
    */
   maxPayloadLength?: number;
   /**
@@ -31,8 +31,8 @@ export interface WebSocketOptions {
    */
   idleTimeout?: number;
   /**
-   * Bytes buffered for a slow client above which `send()` waits for the buffer to drain.
-   * Default 64 KiB.
+   * Bytes buffered for a slow client above which `send()` waits for the buffer to drain, from
+   * 1 to 2^32 - 1. Default 64 KiB.
    */
   maxBackpressure?: number;
 }
@@ -235,6 +235,10 @@ function resolveLifespan(lifespan: unknown): LifespanMode {
   return lifespan as LifespanMode;
 }
 
+// uWS 20.30 keeps the WebSocket byte limits as unsigned 32-bit integers and silently drops
+// the higher bits of a larger value, so 2^32 + 1024 would act as 1024.
+const MAX_UINT32 = 2 ** 32 - 1;
+
 function resolveMaxBodySize(maxBodySize: unknown): number {
   if (maxBodySize === undefined) return DEFAULT_MAX_BODY_SIZE;
 
@@ -261,8 +265,8 @@ function resolveWebSocket(websocket: unknown): Readonly<Required<WebSocketOption
   const idleTimeout = requested.idleTimeout ?? DEFAULT_WEBSOCKET_OPTIONS.idleTimeout;
   const maxBackpressure = requested.maxBackpressure ?? DEFAULT_WEBSOCKET_OPTIONS.maxBackpressure;
 
-  requirePositiveInteger(maxPayloadLength, "websocket.maxPayloadLength", "bytes, such as 65536");
-  requirePositiveInteger(maxBackpressure, "websocket.maxBackpressure", "bytes, such as 65536");
+  requireByteLimit(maxPayloadLength, "websocket.maxPayloadLength");
+  requireByteLimit(maxBackpressure, "websocket.maxBackpressure");
 
   const idleTimeoutValid =
     Number.isInteger(idleTimeout) &&
@@ -280,10 +284,17 @@ function resolveWebSocket(websocket: unknown): Readonly<Required<WebSocketOption
   return Object.freeze({ maxPayloadLength, idleTimeout, maxBackpressure });
 }
 
-function requirePositiveInteger(value: unknown, name: string, example: string): void {
-  if (!Number.isSafeInteger(value) || (value as number) < 1) {
-    throw invalid(name, value, "a positive integer", `pass a number of ${example}`);
+function requireByteLimit(value: unknown, name: string): void {
+  if (Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= MAX_UINT32) {
+    return;
   }
+
+  throw invalid(
+    name,
+    value,
+    `an integer from 1 to ${MAX_UINT32}`,
+    "pass a number of bytes, such as 65536",
+  );
 }
 
 function resolveShutdownTimeout(shutdownTimeout: unknown): number {

@@ -101,6 +101,8 @@ export class ResponseWriter {
   private ended = false;
   private headWritten = false;
   private bodyless = false;
+  /** A 204 response, which carries neither Content-Length nor Transfer-Encoding. */
+  private noContent = false;
   /** Close the connection after this response: set by the server or the app's header. */
   private closeAfter: boolean;
   /** The value of `closeAfter` before the app's headers are read. */
@@ -156,15 +158,18 @@ export class ResponseWriter {
       );
     }
 
-    if (!Number.isInteger(status) || (status as number) < 100 || (status as number) > 999) {
+    // A 1xx status marks an interim response, so as the final status it would leave the
+    // client waiting for the real one.
+    if (!Number.isInteger(status) || (status as number) < 200 || (status as number) > 999) {
       throw new ASGIProtocolError(
-        `'${this.types.start}' status must be an integer from 100 to 999, got ` +
+        `'${this.types.start}' status must be an integer from 200 to 999, got ` +
           `${typeof status === "number" ? status : typeof status}`,
       );
     }
 
     const code = status as number;
-    this.bodyless = this.headOnly || code < 200 || code === 204 || code === 304;
+    this.noContent = code === 204;
+    this.bodyless = this.headOnly || this.noContent || code === 304;
     // Starts afresh, so that headers read by a start that failed halfway are not sent.
     this.head = NO_HEAD;
     this.headLength = 0;
@@ -300,11 +305,13 @@ export class ResponseWriter {
       case "connection":
         if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) this.closeAfter = true;
         return true;
+      // RFC 9110 section 8.6 and RFC 9112 section 6.1 forbid both on a 204, but allow them on
+      // a 304 and on the answer to HEAD, where they describe the body that was not sent.
       case "content-length":
         this.setDeclaredLength(value);
-        return !this.bodyless;
+        return !this.bodyless || this.noContent;
       case "transfer-encoding":
-        return !this.bodyless;
+        return !this.bodyless || this.noContent;
       default:
         return false;
     }
@@ -373,7 +380,11 @@ export class ResponseWriter {
 
     // A HEAD response without the app's content-length reports the body the app produced.
     const reportLength =
-      this.headOnly && this.declaredLength < 0 && this.phase === PHASE_STARTED && chunk.length > 0;
+      this.headOnly &&
+      !this.noContent &&
+      this.declaredLength < 0 &&
+      this.phase === PHASE_STARTED &&
+      chunk.length > 0;
 
     this.phase = PHASE_COMPLETE;
     this.ended = true;

@@ -88,12 +88,15 @@ export class Server {
 
   private async start(): Promise<this> {
     if (!this.native) {
-      this.logger.warn(
-        { native: false },
-        "uWebSockets.js could not load its native binary and runs on its pure-JS fallback, " +
-          "which is far slower and lacks TLS, streaming and WebSocket upgrades; use a Node.js " +
-          "version its binaries support",
-      );
+      // The fallback lacks SSLApp, tryEnd, endWithoutBody and upgrade, and its getQuery throws,
+      // so every request would fail: refusing to start says so once, at the right moment.
+      const message =
+        `uWebSockets.js could not load its native binary for Node.js ${process.version} ` +
+        `(ABI ${process.versions.modules}, ${process.platform}-${process.arch}) and this server ` +
+        "cannot run on its pure-JS fallback; use Node.js 20, or point the uWebSockets.js " +
+        "dependency at a build for this Node.js version";
+      this.logger.error({ native: false }, message);
+      throw new ImproperlyConfiguredException(message);
     }
 
     const uwsApp = this.createApp();
@@ -210,7 +213,7 @@ export class Server {
   }
 
   private async stop(): Promise<void> {
-    await this.listening?.catch(() => undefined);
+    if (this.listening !== null) await this.waitForStart(this.listening);
     if (this.listenSocket === null) return;
 
     const { requests, webSockets } = this.core;
@@ -229,6 +232,31 @@ export class Server {
 
     await this.lifespan.shutdown(this.options.shutdownTimeout);
     this.logger.info({ host: this.host, port: this.boundPort }, "server stopped");
+  }
+
+  /**
+   * Waits for `listen()` to settle. A lifespan startup still pending after `shutdownTimeout`
+   * is abandoned, which makes `listen()` reject with LifespanError.
+   */
+  private async waitForStart(listening: Promise<this>): Promise<void> {
+    const settled = listening.then(
+      () => true,
+      () => true,
+    );
+
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.options.shutdownTimeout);
+    });
+
+    const started = await Promise.race([settled, timeout]);
+    clearTimeout(timer);
+    if (started) return;
+
+    this.lifespan.abandonStartup(
+      `close() was called and startup did not complete within ${this.options.shutdownTimeout} ms`,
+    );
+    await settled;
   }
 
   /** Closes every socket of the uWS app; the pure-JS fallback has no `close()`. */

@@ -126,7 +126,10 @@ export class WebSocketConnection implements TrackedConnection {
   private connectDelivered = false;
   private incoming: WebSocketReceiveMessage[] = [];
   private disconnect: WebSocketDisconnectEvent | null = null;
+  /** The first pending `receive()`; later concurrent calls queue in `laterReceivers`. */
   private receiveWaiter: ((message: WebSocketReceiveMessage) => void) | null = null;
+  /** Created on the first concurrent `receive()`, so a single reader allocates nothing. */
+  private laterReceivers: Array<(message: WebSocketReceiveMessage) => void> | null = null;
   private drainWaiters: Waiter[] = [];
 
   constructor(
@@ -222,6 +225,9 @@ export class WebSocketConnection implements TrackedConnection {
   }
 
   private receiveMessage(): Promise<WebSocketReceiveMessage> {
+    // A waiting caller is first in line for the next message.
+    if (this.receiveWaiter !== null) return this.waitForMessage();
+
     return Promise.resolve(this.readyMessage() ?? this.waitForMessage());
   }
 
@@ -292,7 +298,7 @@ export class WebSocketConnection implements TrackedConnection {
   }
 
   private accept(subprotocol: unknown, headers: unknown): void {
-    const protocol = checkSubprotocol(subprotocol);
+    const protocol = checkSubprotocol(subprotocol, this.scope.subprotocols);
     const head = encodeAcceptHeaders(headers);
 
     this.res.cork(() => {
@@ -318,6 +324,13 @@ export class WebSocketConnection implements TrackedConnection {
 
     if (hasText && typeof text !== "string") {
       throw new ASGIProtocolError(`'websocket.send' text must be a string, got ${typeof text}`);
+    }
+
+    if (hasText && !isWellFormed(text as string)) {
+      throw new ASGIProtocolError(
+        "'websocket.send' text contains a lone UTF-16 surrogate, which has no UTF-8 encoding; " +
+          "send it as bytes or fix the string",
+      );
     }
 
     if (hasBytes && !(bytes instanceof Uint8Array)) {
@@ -372,19 +385,25 @@ export class WebSocketConnection implements TrackedConnection {
 
   private waitForMessage(): Promise<WebSocketReceiveMessage> {
     return new Promise((resolve) => {
-      this.receiveWaiter = resolve;
+      if (this.receiveWaiter === null) {
+        this.receiveWaiter = resolve;
+        return;
+      }
+
+      (this.laterReceivers ??= []).push(resolve);
     });
   }
 
+  /** Hands ready messages to waiting `receive()` calls in the order they were made. */
   private wakeReceiver(): void {
-    const waiter = this.receiveWaiter;
-    if (waiter === null) return;
+    while (this.receiveWaiter !== null) {
+      const message = this.readyMessage();
+      if (message === null) return;
 
-    const message = this.readyMessage();
-    if (message === null) return;
-
-    this.receiveWaiter = null;
-    waiter(message);
+      const waiter = this.receiveWaiter;
+      this.receiveWaiter = this.laterReceivers?.shift() ?? null;
+      waiter(message);
+    }
   }
 
   private setDisconnect(code: number, reason: string): void {
@@ -509,7 +528,7 @@ function buildScope(host: ConnectionHost, res: HttpResponse, req: HttpRequest): 
   };
 }
 
-function checkSubprotocol(subprotocol: unknown): string {
+function checkSubprotocol(subprotocol: unknown, offered: string[]): string {
   if (subprotocol === undefined || subprotocol === null) return "";
 
   if (typeof subprotocol !== "string" || !TOKEN.test(subprotocol)) {
@@ -519,7 +538,25 @@ function checkSubprotocol(subprotocol: unknown): string {
     );
   }
 
+  // RFC 6455 section 4.2.2: the server selects one of the subprotocols the client offered.
+  if (!offered.includes(subprotocol)) {
+    throw new ASGIProtocolError(
+      `'websocket.accept' subprotocol ${JSON.stringify(subprotocol)} was not offered by the ` +
+        `client; choose one of scope.subprotocols ${JSON.stringify(offered)} or none`,
+    );
+  }
+
   return subprotocol;
+}
+
+/**
+ * Returns true for a header the server itself writes on the 101 response. The ASGI spec
+ * reserves Sec-WebSocket-Protocol for the `subprotocol` field.
+ */
+function isHandshakeHeader(lowerName: string): boolean {
+  return (
+    lowerName.startsWith("sec-websocket-") || lowerName === "upgrade" || lowerName === "connection"
+  );
 }
 
 /** Validates the app's extra 101 headers; `date` is dropped because uWS writes its own. */
@@ -540,11 +577,27 @@ function encodeAcceptHeaders(headers: unknown): Array<string | Buffer> {
     const name = toLatin1(header[0], "name");
     checkHeaderName(name);
     const value = encodeHeaderValue(name, toLatin1(header[1], "value"));
+    const lowerName = name.toLowerCase();
 
-    if (name.toLowerCase() !== "date") head.push(name, value);
+    if (isHandshakeHeader(lowerName)) {
+      throw new ASGIProtocolError(
+        `'websocket.accept' headers must not contain ${JSON.stringify(name)}, because the ` +
+          "server writes the handshake headers; set a subprotocol with the 'subprotocol' field",
+      );
+    }
+
+    if (lowerName !== "date") head.push(name, value);
   }
 
   return head;
+}
+
+/**
+ * Returns false for a string with a lone surrogate, which uWS would send as invalid UTF-8.
+ * ES2024 `isWellFormed()` (Node 20 and later) returns at once for a one-byte string.
+ */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** Returns a close code an endpoint may send (RFC 6455 section 7.4), 1000 by default. */
@@ -571,6 +624,12 @@ function checkCloseReason(reason: unknown): string {
 
   if (typeof reason !== "string") {
     throw new ASGIProtocolError(`'websocket.close' reason must be a string, got ${typeof reason}`);
+  }
+
+  if (!isWellFormed(reason)) {
+    throw new ASGIProtocolError(
+      "'websocket.close' reason contains a lone UTF-16 surrogate, which has no UTF-8 encoding",
+    );
   }
 
   if (Buffer.byteLength(reason, "utf8") > MAX_CLOSE_REASON_BYTES) {

@@ -189,6 +189,50 @@ describe("HTTP request body", () => {
       expect(order).to.deep.equal(["start", "body", "receive http.disconnect"]);
     });
 
+    it("reaches concurrent receives in order", async () => {
+      const results = deferred<Array<BodyMessage | string>>();
+      const waiting = deferred();
+      const { port } = await startServer(async (scope: Scope, receive: Receive, _send: Send) => {
+        if (scope.type !== "http") return;
+
+        // One task reads the body while others wait for the disconnect.
+        const calls = [receive(), receive(), receive()];
+        waiting.resolve();
+        results.resolve((await Promise.all(calls)).map(describeMessage));
+      });
+      const connection = await RawConnection.open(port);
+
+      connection.write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n");
+      await within(waiting.promise, 2000, "the app waits");
+      connection.write("abc");
+      connection.destroy();
+
+      expect(await within(results.promise, 2000, "every receive")).to.deep.equal([
+        { body: "abc", more_body: false },
+        "http.disconnect",
+        "http.disconnect",
+      ]);
+    });
+
+    it("wakes a waiting listener on response", async () => {
+      const listened = deferred<string>();
+      const { port } = await startServer(async (scope: Scope, receive: Receive, send: Send) => {
+        if (scope.type !== "http") return;
+
+        const body = receive();
+        const listener = receive().then((message) => listened.resolve(message.type));
+        await body;
+        await respond(send, 200, "done");
+        await listener;
+      });
+
+      const request = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi";
+      const response = await within(rawRequest(port, request), 2000, "the response");
+
+      expect(response.body.toString()).to.equal("done");
+      expect(await within(listened.promise, 2000, "the listener woke")).to.equal("http.disconnect");
+    });
+
     it("follows a response sent before reading", async () => {
       const after: Array<BodyMessage | string> = [];
       const { port } = await startServer(async (scope: Scope, receive: Receive, send: Send) => {

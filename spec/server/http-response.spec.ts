@@ -367,6 +367,55 @@ describe("HTTP response", () => {
       });
     }
 
+    it("drops Content-Length on 204", async () => {
+      const { port, outcomes, done } = await sendSequence([
+        {
+          type: "http.response.start",
+          status: 204,
+          headers: [
+            ["content-length", "7"],
+            ["transfer-encoding", "chunked"],
+          ],
+        },
+        { type: "http.response.body", body: Buffer.from("ignored") },
+      ]);
+      const connection = await RawConnection.open(port);
+
+      connection.write(GET);
+      const response = await connection.readResponse({ bodyless: true });
+      connection.write(GET);
+      const second = await connection.readResponse({ bodyless: true });
+      connection.destroy();
+
+      await done;
+
+      expect(outcomes.filter((outcome) => outcome !== "ok")).to.deep.equal([]);
+
+      expect(response.status).to.equal(204);
+      expect(headerValues(response, "content-length")).to.deep.equal([]);
+      expect(headerValues(response, "transfer-encoding")).to.deep.equal([]);
+      expect(second.status).to.equal(204);
+      expect(connection.pending().length).to.equal(0);
+    });
+
+    it("sends HEAD 204 without length", async () => {
+      const { port, outcomes, done } = await sendSequence([
+        { type: "http.response.start", status: 204 },
+        { type: "http.response.body", body: Buffer.from("ignored") },
+      ]);
+
+      const response = await rawRequest(port, "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", {
+        bodyless: true,
+      });
+
+      await done;
+
+      expect(outcomes.filter((outcome) => outcome !== "ok")).to.deep.equal([]);
+
+      expect(response.status).to.equal(204);
+      expect(headerValues(response, "content-length")).to.deep.equal([]);
+    });
+
     it("forwards Content-Length on 304", async () => {
       const { port, outcomes, done } = await sendSequence([
         { type: "http.response.start", status: 304, headers: [["content-length", "42"]] },
@@ -399,6 +448,10 @@ describe("HTTP response", () => {
       ["space in a name", { type: "http.response.start", status: 200, headers: [["x a", "b"]] }],
       ["value above latin-1", { type: "http.response.start", status: 200, headers: [["x", "€"]] }],
       ["status 99", { type: "http.response.start", status: 99 }],
+      ["status 100", { type: "http.response.start", status: 100 }],
+      ["status 101", { type: "http.response.start", status: 101 }],
+      ["status 103", { type: "http.response.start", status: 103 }],
+      ["status 199", { type: "http.response.start", status: 199 }],
       ["status 1000", { type: "http.response.start", status: 1000 }],
       ["status 200.5", { type: "http.response.start", status: 200.5 }],
       ["status as string", { type: "http.response.start", status: "200" as never }],

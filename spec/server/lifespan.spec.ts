@@ -2,7 +2,7 @@ import { expect } from "chai";
 import WebSocket from "ws";
 
 import { ASGIProtocolError, LifespanError } from "../../lib/exceptions";
-import { serve, type Server } from "../../lib/server";
+import { serve, Server } from "../../lib/server";
 import type {
   ASGIApp,
   LifespanScope,
@@ -254,6 +254,41 @@ describe("lifespan", () => {
 
     expect(Date.now() - started).to.be.at.least(90);
     expect(logger.at("error")[0].context.reason).to.include("100 ms");
+  });
+
+  it("close abandons a stuck startup", async () => {
+    const startupReceived = deferred();
+    const release = deferred();
+    const lateSend = deferred<string>();
+    const { app } = appWith(async (_scope, receive, send) => {
+      await receive();
+      startupReceived.resolve();
+      await release.promise;
+      try {
+        await send({ type: "lifespan.startup.complete" });
+        lateSend.resolve("resolved");
+      } catch (error) {
+        lateSend.resolve((error as Error).constructor.name);
+      }
+    });
+    const logger = new CapturingLogger();
+    const server = new Server(app, { lifespan: "on", shutdownTimeout: 100, logger });
+    const listening = rejectionOf(server.listen());
+
+    await within(startupReceived.promise, 2000, "startup was sent");
+    const started = Date.now();
+    await within(server.close(), 2000, "close with a stuck startup");
+    release.resolve();
+
+    expect(Date.now() - started).to.be.at.least(90);
+    const error = await within(listening, 2000, "listen settled");
+    expect(error).to.be.instanceOf(LifespanError);
+    expect(error.message).to.include("did not complete within 100 ms");
+    expect(server.port).to.equal(0);
+    expect(logger.at("warn").map((entry) => entry.message)).to.include(
+      "lifespan startup abandoned; the server will not listen",
+    );
+    expect(await within(lateSend.promise, 2000, "the late send")).to.equal(ASGIProtocolError.name);
   });
 
   it("logs a raise during shutdown", async () => {

@@ -82,6 +82,8 @@ describe("resolveServeOptions", () => {
     ["idleTimeout 8", { websocket: { idleTimeout: 8 } }],
     ["idleTimeout 960", { websocket: { idleTimeout: 960 } }],
     ["maxPayloadLength 1", { websocket: { maxPayloadLength: 1 } }],
+    ["maxPayloadLength 2^32-1", { websocket: { maxPayloadLength: 2 ** 32 - 1 } }],
+    ["maxBackpressure 2^32-1", { websocket: { maxBackpressure: 2 ** 32 - 1 } }],
     ["shutdownTimeout 0", { shutdownTimeout: 0 }],
   ];
 
@@ -108,6 +110,16 @@ describe("resolveServeOptions", () => {
     ["idleTimeout 961", { websocket: { idleTimeout: 961 } }, "`websocket.idleTimeout`"],
     ["maxPayloadLength 0", { websocket: { maxPayloadLength: 0 } }, "`websocket.maxPayloadLength`"],
     ["maxBackpressure 0", { websocket: { maxBackpressure: 0 } }, "`websocket.maxBackpressure`"],
+    [
+      "maxPayloadLength 2^32",
+      { websocket: { maxPayloadLength: 2 ** 32 } },
+      "`websocket.maxPayloadLength`",
+    ],
+    [
+      "maxBackpressure 2^32",
+      { websocket: { maxBackpressure: 2 ** 32 } },
+      "`websocket.maxBackpressure`",
+    ],
     ["negative shutdownTimeout", { shutdownTimeout: -1 }, "`shutdownTimeout`"],
     ["infinite shutdownTimeout", { shutdownTimeout: Infinity }, "`shutdownTimeout`"],
     ["logger without error", { logger: { debug() {}, info() {}, warn() {} } }, "`logger`"],

@@ -355,7 +355,7 @@ describe("Server", () => {
       expect(isNativeUws()).to.equal(true);
     });
 
-    it("is detected when missing", function () {
+    it("rejects serve when missing", function () {
       this.timeout(20000);
       const root = resolve(__dirname, "../..");
       const script = [
@@ -367,9 +367,9 @@ describe("Server", () => {
         '  warn: record("warn"), error: record("error"),',
         "};",
         'serve(async () => {}, { lifespan: "off", logger })',
-        "  .then((server) => server.close(), () => undefined)",
-        "  .then(() => {",
-        "    const result = JSON.stringify({ native: isNativeUws(), entries });",
+        "  .then((server) => server.close().then(() => null), (error) => error.message)",
+        "  .then((rejection) => {",
+        "    const result = JSON.stringify({ native: isNativeUws(), entries, rejection });",
         '    process.stdout.write("RESULT " + result + "\\n");',
         "    process.exit(0);",
         "  });",
@@ -390,12 +390,16 @@ describe("Server", () => {
       const result = JSON.parse(line!.slice("RESULT ".length)) as {
         native: boolean;
         entries: Array<{ level: string; message: string }>;
+        rejection: string | null;
       };
 
       expect(result.native).to.equal(false);
-      const warnings = result.entries.filter((entry) => entry.level === "warn");
-      expect(warnings).to.have.length(1);
-      expect(warnings[0].message).to.include("pure-JS fallback");
+      expect(result.rejection).to.be.a("string");
+      expect(result.rejection).to.include("pure-JS fallback");
+      expect(result.rejection).to.include(process.version);
+      const errors = result.entries.filter((entry) => entry.level === "error");
+      expect(errors).to.have.length(1);
+      expect(errors[0].message).to.equal(result.rejection);
     });
   });
 });

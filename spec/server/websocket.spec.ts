@@ -189,6 +189,44 @@ describe("WebSocket", () => {
       expect(rejection.status).to.equal(403);
     });
 
+    it("rejects an unoffered subprotocol", async () => {
+      const outcome = deferred<string>();
+      const { port } = await startWebSocketServer(async (_scope, receive, send) => {
+        await receive();
+        const accept = send({ type: "websocket.accept", subprotocol: "chat.v3" });
+        outcome.resolve(await errorName(accept));
+        await send({ type: "websocket.close" });
+      });
+
+      const rejection = await rejectedHandshake(`ws://127.0.0.1:${port}/`);
+
+      expect(await outcome.promise).to.equal(ASGIProtocolError.name);
+      expect(rejection.status).to.equal(403);
+    });
+
+    for (const name of [
+      "Sec-WebSocket-Protocol",
+      "sec-websocket-accept",
+      "sec-websocket-extensions",
+      "upgrade",
+      "Connection",
+    ]) {
+      it(`rejects ${name} in accept headers`, async () => {
+        const outcome = deferred<string>();
+        const { port } = await startWebSocketServer(async (_scope, receive, send) => {
+          await receive();
+          const accept = send({ type: "websocket.accept", headers: [[name, "chat.v1"]] });
+          outcome.resolve(await errorName(accept));
+          await send({ type: "websocket.close" });
+        });
+
+        const rejection = await rejectedHandshake(`ws://127.0.0.1:${port}/`);
+
+        expect(await outcome.promise).to.equal(ASGIProtocolError.name);
+        expect(rejection.status).to.equal(403);
+      });
+    }
+
     it("rejects CR LF in accept headers", async () => {
       const outcome = deferred<string>();
       const { port } = await startWebSocketServer(async (_scope, receive, send) => {
@@ -282,6 +320,25 @@ describe("WebSocket", () => {
       expect(rejection.status).to.equal(500);
       await waitUntil(() => logger.at("error").length === 1, "the error was logged");
     });
+
+    for (const status of [100, 101, 103]) {
+      it(`rejects denial status ${status}`, async () => {
+        const outcome = deferred<string>();
+        const { port } = await startWebSocketServer(async (_scope, receive, send) => {
+          await receive();
+          const start = send({ type: "websocket.http.response.start", status });
+          outcome.resolve(await errorName(start));
+          await send({ type: "websocket.http.response.start", status: 403 });
+          await send({ type: "websocket.http.response.body", body: Buffer.from("denied") });
+        });
+
+        const rejection = await rejectedHandshake(`ws://127.0.0.1:${port}/`);
+
+        expect(await outcome.promise).to.equal(ASGIProtocolError.name);
+        expect(rejection.status).to.equal(403);
+        expect(rejection.body).to.equal("denied");
+      });
+    }
 
     it("sends 500 for an unfinished denial", async () => {
       const { port, logger } = await startWebSocketServer(async (_scope, receive, send) => {
@@ -436,7 +493,9 @@ describe("WebSocket", () => {
           await errorName(send({ type: "websocket.send", text: 5 as never })),
           await errorName(send({ type: "websocket.send", bytes: "text" as never })),
           await errorName(send({ type: "websocket.http.response.start", status: 200 })),
-          await errorName(send({ type: "websocket.send", text: "fine" })),
+          await errorName(send({ type: "websocket.send", text: "a\ud800b" })),
+          await errorName(send({ type: "websocket.send", text: "\udc00" })),
+          await errorName(send({ type: "websocket.send", text: "fine \ud83d\ude00" })),
         ];
         outcomes.resolve(results);
         await send({ type: "websocket.close" });
@@ -451,9 +510,46 @@ describe("WebSocket", () => {
         protocolError,
         protocolError,
         protocolError,
+        protocolError,
+        protocolError,
         "resolved",
       ]);
-      expect(client.messages.map((message) => message.data.toString())).to.deep.equal(["fine"]);
+      expect(client.messages.map((message) => message.data.toString())).to.deep.equal([
+        "fine \u{1f600}",
+      ]);
+    });
+
+    it("reaches concurrent receives in order", async () => {
+      const results = deferred<string[]>();
+      const waiting = deferred();
+      const { port } = await startWebSocketServer(async (_scope, receive, send) => {
+        await receive();
+        await send({ type: "websocket.accept" });
+        const calls = [receive(), receive(), receive(), receive()];
+        waiting.resolve();
+        const messages = await Promise.all(calls);
+        results.resolve(
+          messages.map((message) =>
+            message.type === "websocket.receive"
+              ? `${message.type} ${message.text}`
+              : `${message.type} ${(message as { code: number }).code}`,
+          ),
+        );
+      });
+      const client = await connect(`ws://127.0.0.1:${port}/`);
+
+      await within(waiting.promise, 2000, "the app waits");
+      client.socket.send("one");
+      client.socket.send("two");
+      client.socket.close(4001);
+      await client.closed;
+
+      expect(await within(results.promise, 2000, "every receive")).to.deep.equal([
+        "websocket.receive one",
+        "websocket.receive two",
+        "websocket.disconnect 4001",
+        "websocket.disconnect 4001",
+      ]);
     });
 
     it("delivers messages queued before close", async () => {
@@ -625,6 +721,7 @@ describe("WebSocket", () => {
         }
         results.push(await errorName(send({ type: "websocket.close", reason: "x".repeat(124) })));
         results.push(await errorName(send({ type: "websocket.close", reason: "é".repeat(62) })));
+        results.push(await errorName(send({ type: "websocket.close", reason: "a\ud800" })));
         outcomes.resolve(results);
         await send({ type: "websocket.close", code: 3000, reason: "x".repeat(123) });
       });
@@ -632,7 +729,7 @@ describe("WebSocket", () => {
 
       const closed = await client.closed;
 
-      expect(await outcomes.promise).to.deep.equal(Array(9).fill(ASGIProtocolError.name));
+      expect(await outcomes.promise).to.deep.equal(Array(10).fill(ASGIProtocolError.name));
       expect(closed.code).to.equal(3000);
       expect(closed.reason).to.have.length(123);
     });
