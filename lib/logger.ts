@@ -1,3 +1,6 @@
+import { ImproperlyConfiguredException } from "./exceptions";
+import { describeValue } from "./validation";
+
 /**
  * The logging interface the server and middleware write to: a subset of pino's, so a pino
  * logger can be passed as it is. Each method takes a context object first, then a message.
@@ -67,4 +70,27 @@ export function defaultLogger(): Logger {
   const requested = process.env.LOG_LEVEL as LogLevel | undefined;
   const level = requested && requested in LEVEL_VALUES ? requested : "info";
   return createLogger(level);
+}
+
+const LOGGER_METHODS = ["debug", "info", "warn", "error"] as const;
+
+/**
+ * Returns `logger` when it has the four methods this library calls.
+ *
+ * @throws ImproperlyConfiguredException naming the option and the fix otherwise.
+ */
+export function validateLogger(logger: Logger, option = "logger"): Logger {
+  const valid =
+    logger !== null &&
+    typeof logger === "object" &&
+    LOGGER_METHODS.every((method) => typeof logger[method] === "function");
+
+  if (!valid) {
+    throw new ImproperlyConfiguredException(
+      `${option} must have debug, info, warn and error functions, got ${describeValue(logger)}; ` +
+        "pass a pino logger, createLogger() or silentLogger",
+    );
+  }
+
+  return logger;
 }

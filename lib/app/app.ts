@@ -7,7 +7,8 @@ import {
   ImproperlyConfiguredException,
   WebSocketDisconnect,
 } from "../exceptions";
-import { defaultLogger, type Logger } from "../logger";
+import { defaultLogger, validateLogger, type Logger } from "../logger";
+import { describeValue } from "../validation";
 import { ASGIMiddleware, buildMiddlewareStack, type Middleware } from "../middleware/base";
 import type { Store } from "../stores/base";
 import { StoreRegistry } from "../stores/registry";
@@ -456,8 +457,6 @@ function validateRouteHandlers(handlers: unknown): readonly RouteHandler[] {
   return handlers as RouteHandler[];
 }
 
-const LOGGER_METHODS = ["debug", "info", "warn", "error"] as const;
-
 function validateDebug(debug: unknown): boolean {
   if (typeof debug !== "boolean") {
     throw new ImproperlyConfiguredException(
@@ -467,31 +466,6 @@ function validateDebug(debug: unknown): boolean {
   }
 
   return debug;
-}
-
-function validateLogger(logger: Logger): Logger {
-  const valid =
-    logger !== null &&
-    typeof logger === "object" &&
-    LOGGER_METHODS.every((method) => typeof logger[method] === "function");
-
-  if (!valid) {
-    throw new ImproperlyConfiguredException(
-      `logger must have debug, info, warn and error functions, got ${describeValue(logger)}; ` +
-        "pass a pino logger, createLogger() or silentLogger",
-    );
-  }
-
-  return logger;
-}
-
-/** Describes an option value for an error message: strings quoted, objects by kind only. */
-function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (value !== null && typeof value === "object") return "an object";
-
-  return String(value);
 }
 
 function validateList<T>(name: string, value: readonly T[] | undefined): readonly T[] {

@@ -6,7 +6,8 @@ import {
   MAX_COOKIE_MAX_AGE,
 } from "../../datastructures/cookie";
 import { ImproperlyConfiguredException } from "../../exceptions";
-import { defaultLogger, type Logger } from "../../logger";
+import { defaultLogger, validateLogger, type Logger } from "../../logger";
+import { describeValue } from "../../validation";
 import type {
   ASGIApp,
   ConnectionScope,
@@ -70,8 +71,6 @@ export interface BaseBackendOptions {
 
 /** RFC 6265 section 4.1.1: a cookie name is an RFC 7230 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-const LOGGER_METHODS = ["debug", "info", "warn", "error"] as const;
 
 const DEFAULT_MAX_AGE = 14 * ONE_DAY_IN_SECONDS;
 
@@ -443,22 +442,6 @@ function validateSerializer(serializer: SessionSerializer): SessionSerializer {
   return serializer;
 }
 
-function validateLogger(logger: Logger): Logger {
-  const valid =
-    logger !== null &&
-    typeof logger === "object" &&
-    LOGGER_METHODS.every((method) => typeof logger[method] === "function");
-
-  if (!valid) {
-    throw new ImproperlyConfiguredException(
-      `logger must have debug, info, warn and error functions, got ${describeValue(logger)}; ` +
-        "pass a pino logger, createLogger() or silentLogger",
-    );
-  }
-
-  return logger;
-}
-
 function validateSameSite(sameSite: string, secure: boolean): SameSite {
   const normalized = typeof sameSite === "string" ? sameSite.toLowerCase() : sameSite;
 
@@ -509,14 +492,4 @@ function isIterable(value: unknown): value is Iterable<unknown> {
     typeof value === "object" &&
     typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function"
   );
-}
-
-/** Describes an option value for an error message: strings quoted, objects by kind only. */
-function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (Array.isArray(value)) return "an array";
-  if (value !== null && typeof value === "object") return "an object";
-
-  return String(value);
 }
