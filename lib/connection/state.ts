@@ -8,7 +8,7 @@ import type { Scope } from "../types/asgi";
 export interface ConnectionState {
   /** Parsed `cookie` header, cached on first read. */
   cookies?: Readonly<Record<string, string>>;
-  /** What the client-side session backend read from the request's cookies. */
+  /** The session cookies the client-side backend read from the request. */
   sessionCookies?: SessionCookieRead;
   /**
    * The request body read in full by `Request.body()`, so that middleware and the handler can

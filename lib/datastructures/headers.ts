@@ -13,10 +13,10 @@ export class RequestHeaders implements Iterable<[string, string]> {
 
   /** Returns the first value of `name`, or undefined when the header is absent. */
   get(name: string): string | undefined {
-    const wanted = name.toLowerCase();
+    const target = name.toLowerCase();
 
     for (const [headerName, value] of this.raw) {
-      if (headerName === wanted) return value;
+      if (headerName === target) return value;
     }
 
     return undefined;
@@ -24,11 +24,11 @@ export class RequestHeaders implements Iterable<[string, string]> {
 
   /** Returns every value of `name` in wire order. */
   getAll(name: string): string[] {
-    const wanted = name.toLowerCase();
+    const target = name.toLowerCase();
     const values: string[] = [];
 
     for (const [headerName, value] of this.raw) {
-      if (headerName === wanted) values.push(value);
+      if (headerName === target) values.push(value);
     }
 
     return values;
@@ -99,10 +99,10 @@ export class MutableScopeHeaders implements Iterable<[string, string]> {
 
   /** Returns the first value of `name`, or undefined when the header is absent. */
   get(name: string): string | undefined {
-    const wanted = name.toLowerCase();
+    const target = name.toLowerCase();
 
     for (const [headerName, value] of this.headers) {
-      if (headerName.toLowerCase() === wanted) return value;
+      if (headerName.toLowerCase() === target) return value;
     }
 
     return undefined;
@@ -110,11 +110,11 @@ export class MutableScopeHeaders implements Iterable<[string, string]> {
 
   /** Returns every value of `name` in order; an empty array when there is none. */
   getAll(name: string): string[] {
-    const wanted = name.toLowerCase();
+    const target = name.toLowerCase();
     const values: string[] = [];
 
     for (const [headerName, value] of this.headers) {
-      if (headerName.toLowerCase() === wanted) values.push(value);
+      if (headerName.toLowerCase() === target) values.push(value);
     }
 
     return values;
