@@ -18,6 +18,7 @@ import type { Address, Headers, HTTPReceiveMessage, HTTPScope, Receive, Send } f
 import { ASGI_VERSIONS, type ConnectionHost, type TrackedConnection } from "./context";
 import { decodePath, rawBytesOf, readHeaders, remoteAddress } from "./request";
 import { messageType } from "./messages";
+import { ReceiveQueue } from "./receive-queue";
 import {
   beginCorkedTurn,
   EMPTY_BODY,
@@ -65,10 +66,7 @@ export class HTTPConnection implements TrackedConnection {
   private paused = false;
   /** The client left, or the server responded in the app's place. */
   private disconnected = false;
-  /** The first pending `receive()`; later concurrent calls queue in `laterReceivers`. */
-  private receiveWaiter: ((message: HTTPReceiveMessage) => void) | null = null;
-  /** Created on the first concurrent `receive()`, so a single reader allocates nothing. */
-  private laterReceivers: Array<(message: HTTPReceiveMessage) => void> | null = null;
+  private readonly receives = new ReceiveQueue<HTTPReceiveMessage>(() => this.readyMessage());
   /** `scope.client` once read or assigned. */
   private client: Address | null | undefined = undefined;
 
@@ -178,10 +176,7 @@ export class HTTPConnection implements TrackedConnection {
   }
 
   private receiveMessage(): Promise<HTTPReceiveMessage> {
-    // A waiting caller is first in line for the next message.
-    if (this.receiveWaiter !== null) return this.waitForMessage();
-
-    return Promise.resolve(this.readyMessage() ?? this.waitForMessage());
+    return this.receives.receive();
   }
 
   private sendMessage(message: unknown): Promise<void> {
@@ -210,7 +205,7 @@ export class HTTPConnection implements TrackedConnection {
       if (fields.more_body !== true) this.resumeReading();
 
       const written = this.writer.body(fields.body, fields.more_body);
-      if (this.writer.complete) this.wakeReceiver();
+      if (this.writer.complete) this.receives.wake();
       return written;
     }
 
@@ -226,29 +221,6 @@ export class HTTPConnection implements TrackedConnection {
     if (this.bodyDelivered) return null;
     if (this.queuedBytes > 0 || this.requestComplete) return this.takeBody();
     return null;
-  }
-
-  private waitForMessage(): Promise<HTTPReceiveMessage> {
-    return new Promise((resolve) => {
-      if (this.receiveWaiter === null) {
-        this.receiveWaiter = resolve;
-        return;
-      }
-
-      (this.laterReceivers ??= []).push(resolve);
-    });
-  }
-
-  /** Hands ready messages to waiting `receive()` calls in the order they were made. */
-  private wakeReceiver(): void {
-    while (this.receiveWaiter !== null) {
-      const message = this.readyMessage();
-      if (message === null) return;
-
-      const waiter = this.receiveWaiter;
-      this.receiveWaiter = this.laterReceivers?.shift() ?? null;
-      waiter(message);
-    }
   }
 
   private takeBody(): HTTPReceiveMessage {
@@ -286,7 +258,7 @@ export class HTTPConnection implements TrackedConnection {
 
     if (isLast) this.requestComplete = true;
 
-    this.wakeReceiver();
+    this.receives.wake();
     this.pauseIfBacklogged();
   }
 
@@ -325,13 +297,13 @@ export class HTTPConnection implements TrackedConnection {
     this.writer.respondPlain(status, text, true);
     this.disconnected = true;
     this.writer.abort();
-    this.wakeReceiver();
+    this.receives.wake();
   }
 
   private handleAbort(): void {
     this.disconnected = true;
     this.writer.abort();
-    this.wakeReceiver();
+    this.receives.wake();
     this.host.logger.debug(
       { connectionId: this.id },
       "client disconnected before the response completed",

@@ -28,6 +28,7 @@ import type {
 } from "../types/asgi";
 import { ASGI_VERSIONS, type ConnectionHost, type TrackedConnection } from "./context";
 import { messageType } from "./messages";
+import { ReceiveQueue } from "./receive-queue";
 import { decodePath, parseSubprotocols, rawBytesOf, readHeaders, remoteAddress } from "./request";
 import {
   checkHeaderName,
@@ -126,10 +127,7 @@ export class WebSocketConnection implements TrackedConnection {
   private connectDelivered = false;
   private incoming: WebSocketReceiveMessage[] = [];
   private disconnect: WebSocketDisconnectEvent | null = null;
-  /** The first pending `receive()`; later concurrent calls queue in `laterReceivers`. */
-  private receiveWaiter: ((message: WebSocketReceiveMessage) => void) | null = null;
-  /** Created on the first concurrent `receive()`, so a single reader allocates nothing. */
-  private laterReceivers: Array<(message: WebSocketReceiveMessage) => void> | null = null;
+  private readonly receives = new ReceiveQueue<WebSocketReceiveMessage>(() => this.readyMessage());
   private drainWaiters: Waiter[] = [];
 
   constructor(
@@ -203,7 +201,7 @@ export class WebSocketConnection implements TrackedConnection {
         ? { type: "websocket.receive", bytes: Buffer.from(message.slice(0)) }
         : { type: "websocket.receive", text: Buffer.from(message).toString("utf8") },
     );
-    this.wakeReceiver();
+    this.receives.wake();
   }
 
   handleDrain(): void {
@@ -225,10 +223,7 @@ export class WebSocketConnection implements TrackedConnection {
   }
 
   private receiveMessage(): Promise<WebSocketReceiveMessage> {
-    // A waiting caller is first in line for the next message.
-    if (this.receiveWaiter !== null) return this.waitForMessage();
-
-    return Promise.resolve(this.readyMessage() ?? this.waitForMessage());
+    return this.receives.receive();
   }
 
   private sendMessage(message: unknown): Promise<void> {
@@ -383,29 +378,6 @@ export class WebSocketConnection implements TrackedConnection {
     return this.incoming.shift() ?? this.disconnect;
   }
 
-  private waitForMessage(): Promise<WebSocketReceiveMessage> {
-    return new Promise((resolve) => {
-      if (this.receiveWaiter === null) {
-        this.receiveWaiter = resolve;
-        return;
-      }
-
-      (this.laterReceivers ??= []).push(resolve);
-    });
-  }
-
-  /** Hands ready messages to waiting `receive()` calls in the order they were made. */
-  private wakeReceiver(): void {
-    while (this.receiveWaiter !== null) {
-      const message = this.readyMessage();
-      if (message === null) return;
-
-      const waiter = this.receiveWaiter;
-      this.receiveWaiter = this.laterReceivers?.shift() ?? null;
-      waiter(message);
-    }
-  }
-
   private setDisconnect(code: number, reason: string): void {
     this.disconnect ??= { type: "websocket.disconnect", code, reason };
 
@@ -415,7 +387,7 @@ export class WebSocketConnection implements TrackedConnection {
       waiter.reject(new ClientDisconnectedError("the WebSocket closed"));
     }
 
-    this.wakeReceiver();
+    this.receives.wake();
   }
 
   /** Ends a handshake that did not open a socket; the app then receives code 1006. */
