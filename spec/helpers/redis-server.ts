@@ -169,8 +169,11 @@ function captureOutput(child: ChildProcess): () => string {
   return () => text;
 }
 
-/** Binds port 0 on loopback, reads the port the OS chose, and releases it. */
-function findFreePort(): Promise<number> {
+/**
+ * Binds port 0 on loopback, reads the port the OS chose, and releases it, so nothing listens
+ * there until a caller binds it.
+ */
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

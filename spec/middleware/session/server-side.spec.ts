@@ -1,5 +1,3 @@
-import { createServer } from "node:net";
-
 import { expect } from "chai";
 import { Redis } from "ioredis";
 
@@ -23,7 +21,7 @@ import { RedisStore } from "../../../lib/stores/redis";
 import { StoreRegistry } from "../../../lib/stores/registry";
 import { CookieJar, TestClient } from "../../../lib/testing";
 import type { ASGIApp, ConnectionScope, Send } from "../../../lib/types/asgi";
-import { startRedisServer, type RedisServer } from "../../helpers/redis-server";
+import { findFreePort, startRedisServer, type RedisServer } from "../../helpers/redis-server";
 import { recordingLogger } from "./helpers";
 import { runSessionMiddlewareSuite } from "./suite";
 
@@ -815,7 +813,7 @@ describe("ServerSideSessionBackend with RedisStore", () => {
   });
 
   it("fails with 500 when Redis is down", async () => {
-    const port = await closedPort();
+    const port = await findFreePort();
     const logger = recordingLogger();
     const store = RedisStore.withClient({ url: `redis://127.0.0.1:${port}`, logger: silentLogger });
     stores.push(store);
@@ -839,16 +837,3 @@ describe("ServerSideSessionBackend with RedisStore", () => {
     expect(errors[0].context.err).to.include({ store: "RedisStore", operation: "set" });
   });
 });
-
-/** Returns a loopback port on which nothing listens. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
