@@ -1,3 +1,5 @@
+import { ImproperlyConfiguredException } from "./exceptions";
+
 /**
  * Describes an option value for a configuration error: strings quoted, everything else by kind
  * or as text. Objects are never printed, so a secret inside one cannot reach a message.
@@ -9,4 +11,21 @@ export function describeValue(value: unknown): string {
   if (value !== null && typeof value === "object") return "an object";
 
   return String(value);
+}
+
+/**
+ * Returns `value` when it is a boolean.
+ *
+ * @throws ImproperlyConfiguredException naming the option otherwise, because a string such as
+ * "false" from an environment variable would otherwise count as true.
+ */
+export function validateBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new ImproperlyConfiguredException(
+      `${name} must be true or false, got ${describeValue(value)}; convert strings such as ` +
+        'environment variables first, for example value === "true"',
+    );
+  }
+
+  return value;
 }

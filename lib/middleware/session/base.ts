@@ -7,7 +7,7 @@ import {
 } from "../../datastructures/cookie";
 import { ImproperlyConfiguredException } from "../../exceptions";
 import { defaultLogger, validateLogger, type Logger } from "../../logger";
-import { describeValue } from "../../validation";
+import { describeValue, validateBoolean } from "../../validation";
 import type {
   ASGIApp,
   ConnectionScope,
@@ -321,17 +321,6 @@ function validateMaxAge(maxAge: number): number {
   }
 
   return maxAge;
-}
-
-function validateBoolean(name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") {
-    throw new ImproperlyConfiguredException(
-      `${name} must be true or false, got ${describeValue(value)}; convert strings such as ` +
-        'environment variables first, for example value === "true"',
-    );
-  }
-
-  return value;
 }
 
 function validateScopes(scopes: Iterable<string>): ReadonlySet<"http" | "websocket"> {

@@ -6,6 +6,7 @@ import type { ASGIConnection, SessionData } from "../../connection/base";
 import { getConnectionState, type ConnectionState } from "../../connection/state";
 import { ImproperlyConfiguredException, StoreError } from "../../exceptions";
 import type { Store } from "../../stores/base";
+import { validateBoolean } from "../../validation";
 import {
   BaseBackendConfig,
   BaseSessionBackend,
@@ -85,7 +86,7 @@ export class ServerSideSessionConfig extends BaseBackendConfig<ServerSideSession
   constructor(options: ServerSideSessionOptions = {}) {
     super(options);
     this.sessionIdBytes = validateSessionIdBytes(options.sessionIdBytes ?? 32);
-    this.renewOnAccess = validateRenewOnAccess(options.renewOnAccess ?? false);
+    this.renewOnAccess = validateBoolean("renewOnAccess", options.renewOnAccess ?? false);
     this.store = validateStore(options.store ?? "sessions");
 
     // The backend is built before freezing, because the base class caches it on first use.
@@ -420,16 +421,4 @@ function validateStore(store: string | Store): string | Store {
   }
 
   return store;
-}
-
-function validateRenewOnAccess(value: unknown): boolean {
-  if (typeof value !== "boolean") {
-    const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
-    throw new ImproperlyConfiguredException(
-      `renewOnAccess must be true or false, got ${shown}; convert strings such as environment ` +
-        'variables first, for example value === "true"',
-    );
-  }
-
-  return value;
 }
